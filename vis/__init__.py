@@ -1,0 +1,1 @@
+"""Activation galleries of pretrained CNNs: `python -m vis PHOTO`."""
