@@ -167,8 +167,8 @@ def _torchvision_pretrained(name: str, weights_enum) -> tuple[dict, str]:
             state = weights_enum.get_state_dict(progress=False, check_hash=True)
     except Exception as err:  # offline: URLError, socket errors, HTTP errors
         raise FileNotFoundError(
-            f"pretrained weights for {name} are not cached at {cached} and could not be "
-            f"downloaded ({type(err).__name__}); download {weights_enum.url} on a "
+            f"pretrained weights for {name} are not cached at {cached} and could not "
+            f"be downloaded ({type(err).__name__}); download {weights_enum.url} on a "
             "machine with internet, then copy it there or pass --weights FILE"
         ) from None
     return state, str(cached)

