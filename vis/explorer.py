@@ -1,0 +1,189 @@
+"""One self-contained HTML page to explore a photo's activations, in the spirit of CNN
+Explainer (Wang et al., TVCG 2020): pick a layer, see all its channels, hover one to
+enlarge it and see it over the photo, with focus scores and dream images beside it.
+
+Everything the page shows is embedded as data URIs, so it opens from disk with no
+network. Each layer's channels travel as one sprite (a `make_grid` of every channel in
+index order); the page's script cuts tiles out of it with a canvas.
+"""
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass
+class ExplorerLayer:
+    name: str
+    shape: tuple[int, int, int]  # C, H, W
+    sprite: np.ndarray  # uint8 rows×cols×3: every channel in index order, colour-mapped
+    columns: int  # tiles per sprite row
+    padding: int  # pixels between tiles in the sprite
+    scale: str  # how the sprite was normalised, in words
+    channels: list[dict]  # per channel: index, mean, max
+    focus: list[dict] = field(default_factory=list)  # channel, iou, inside_share
+
+
+def png_data_uri(pixels: np.ndarray) -> str:
+    """A uint8 H×W×3 array as a `data:image/png;base64,…` URI."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def explorer_html(
+    title: str,
+    photo: np.ndarray,
+    layers: list[ExplorerLayer],
+    predictions: list[dict],
+    dreams: list[dict] | None = None,
+) -> str:
+    """The page as a string. `dreams` entries hold layer, channel and a uint8 image."""
+    data = {
+        "photo": png_data_uri(photo),
+        "predictions": predictions,
+        "layers": [
+            {
+                "name": layer.name,
+                "shape": list(layer.shape),
+                "sprite": png_data_uri(layer.sprite),
+                "columns": layer.columns,
+                "padding": layer.padding,
+                "scale": layer.scale,
+                "channels": layer.channels,
+                "focus": layer.focus,
+            }
+            for layer in layers
+        ],
+        "dreams": [
+            {
+                "layer": d["layer"],
+                "channel": d["channel"],
+                "image": png_data_uri(d["image"]),
+            }
+            for d in dreams or []
+        ],
+    }
+    # `</` inside a <script> block would end it early
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return _TEMPLATE.replace("{{title}}", html.escape(title)).replace(
+        "{{data}}", payload
+    )
+
+
+_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{title}}</title>
+<style>
+body { font: 15px system-ui, sans-serif; margin: 0; display: flex; color: #222; }
+nav { width: 210px; padding: 12px; background: #f3f3f3; height: 100vh;
+      overflow-y: auto; box-sizing: border-box; }
+nav button { display: block; width: 100%; text-align: left; margin: 2px 0;
+             padding: 5px 7px; border: 1px solid #ccc; background: #fff;
+             cursor: pointer; font: inherit; }
+nav button.active { background: #2b6cb0; color: #fff; border-color: #2b6cb0; }
+main { flex: 1; padding: 12px 18px; overflow: auto; height: 100vh;
+       box-sizing: border-box; }
+#panel { width: 360px; padding: 12px; border-left: 1px solid #ddd; height: 100vh;
+         overflow-y: auto; box-sizing: border-box; }
+#sprite { image-rendering: pixelated; cursor: crosshair; max-width: 100%; }
+canvas { image-rendering: pixelated; }
+#over { position: relative; }
+#over img, #over canvas { width: 100%; display: block; }
+#over canvas { position: absolute; left: 0; top: 0; height: 100%; opacity: 0.65; }
+table { border-collapse: collapse; }
+td, th { padding: 2px 8px; text-align: right; }
+.dream img { width: 150px; margin: 4px; }
+</style></head>
+<body>
+<nav><h3>Layers</h3><div id="layers"></div><h3>Top-5</h3><div id="preds"></div></nav>
+<main><h2 id="heading"></h2><p id="scale"></p><img id="sprite" alt="channels"></main>
+<div id="panel">
+  <h3 id="chosen">hover a channel</h3>
+  <canvas id="zoom" width="320" height="320"></canvas>
+  <p>over the photo</p>
+  <div id="over"><img id="photo" alt="photo"><canvas id="overlay"></canvas></div>
+  <h3>Focus scores</h3><div id="focus">no --focus region</div>
+  <h3>Dream images</h3><div id="dreams" class="dream">none</div>
+</div>
+<script>
+const DATA = {{data}};
+const sprite = document.getElementById("sprite");
+let layer = null;
+
+function pick(name) {
+  layer = DATA.layers.find(l => l.name === name) || DATA.layers[0];
+  document.querySelectorAll("nav button").forEach(
+    b => b.classList.toggle("active", b.dataset.name === layer.name));
+  const [c, h, w] = layer.shape;
+  document.getElementById("heading").textContent =
+    `${layer.name}: ${c} channels of ${h}×${w}`;
+  document.getElementById("scale").textContent = layer.scale;
+  sprite.src = layer.sprite;
+  sprite.style.width = Math.min(900, sprite.naturalWidth * 4 || 900) + "px";
+  const focus = document.getElementById("focus");
+  focus.innerHTML = layer.focus.length ? "<table><tr><th>channel</th><th>IoU</th>" +
+    "<th>inside</th></tr>" + layer.focus.map(f => `<tr><td>${f.channel}</td>` +
+    `<td>${f.iou.toFixed(3)}</td><td>${f.inside_share.toFixed(3)}</td></tr>`).join("") +
+    "</table>" : "no --focus region";
+  const dreams = DATA.dreams.filter(d => d.layer === layer.name);
+  document.getElementById("dreams").innerHTML = dreams.length ? dreams.map(d =>
+    `<figure><img src="${d.image}" alt="dream"><figcaption>channel ${d.channel}` +
+    `</figcaption></figure>`).join("") : "none for this layer";
+}
+
+function show(channel) {
+  const [c, h, w] = layer.shape;
+  if (channel < 0 || channel >= c) return;
+  const p = layer.padding;
+  const sx = p + (channel % layer.columns) * (w + p);
+  const sy = p + Math.floor(channel / layer.columns) * (h + p);
+  const stats = layer.channels[channel];
+  document.getElementById("chosen").textContent = `${layer.name} channel ${channel}` +
+    ` (mean ${stats.mean.toFixed(3)}, max ${stats.max.toFixed(3)})`;
+  const img = new Image();
+  img.onload = () => {
+    for (const id of ["zoom", "overlay"]) {
+      const canvas = document.getElementById(id);
+      if (id === "zoom") canvas.height = Math.round(canvas.width * h / w);
+      else { canvas.width = w; canvas.height = h; }
+      const ctx = canvas.getContext("2d");
+      ctx.imageSmoothingEnabled = id === "overlay";
+      ctx.drawImage(img, sx, sy, w, h, 0, 0, canvas.width, canvas.height);
+    }
+  };
+  img.src = layer.sprite;
+}
+
+sprite.addEventListener("mousemove", e => {
+  const [c, h, w] = layer.shape;
+  const k = sprite.naturalWidth / sprite.clientWidth;
+  const col = Math.floor((e.offsetX * k - layer.padding / 2) / (w + layer.padding));
+  const row = Math.floor((e.offsetY * k - layer.padding / 2) / (h + layer.padding));
+  if (col < layer.columns) show(row * layer.columns + col);
+});
+
+const nav = document.getElementById("layers");
+for (const l of DATA.layers) {
+  const b = document.createElement("button");
+  b.textContent = `${l.name} (${l.shape[0]})`;
+  b.dataset.name = l.name;
+  b.onclick = () => { pick(l.name); show(0); };
+  nav.appendChild(b);
+}
+document.getElementById("preds").innerHTML = DATA.predictions.map(
+  p => `<div>${p.label}: ${(100 * p.probability).toFixed(1)}%</div>`).join("");
+document.getElementById("photo").src = DATA.photo;
+
+// the address can choose the view: index.html#layer=stages.5&channel=12
+const params = new URLSearchParams(location.hash.slice(1));
+pick(params.get("layer"));
+show(Number(params.get("channel") || 0));
+</script>
+</body></html>
+"""
