@@ -85,6 +85,10 @@ def _efficientnet_lite0(weights: Path | None) -> LoadedModel:
     )
 
 
+# Tiny VGG layers whose output is a stack of maps, named as in its model.json
+SPATIAL = ("conv", "relu", "max")
+
+
 def _tinyvgg(weights: Path | None, classes: Path | None) -> LoadedModel:
     from .tinyvgg import load_tinyvgg, read_classes
 
@@ -109,8 +113,9 @@ def _tinyvgg(weights: Path | None, classes: Path | None) -> LoadedModel:
         mean=(0.0, 0.0, 0.0),
         std=(1.0, 1.0, 1.0),
         default_size=64,
+        # CNN Explainer's columns: every conv, ReLU and pool layer
         default_layers=[
-            n for n, m in module.named_children() if n.startswith(("relu", "max_pool"))
+            n for n, _ in module.named_children() if n.split("_")[0] in SPATIAL
         ],
         first_conv="conv_1_1",
         crop=True,
