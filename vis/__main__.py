@@ -1,0 +1,7 @@
+"""`python -m vis PHOTO...`: see `vis.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,202 @@
+"""`python -m vis PHOTO...`: activation galleries of a pretrained CNN for slides.
+
+Parses the options into `Settings`, loads the model once, writes one gallery per photo
+and rebuilds `OUT/index.html`. torch and matplotlib are imported only after the
+arguments are parsed, so `--help` and option errors are instant.
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from .settings import DEFAULT_CHANNELS, DEFAULT_OUT, Channels, Settings
+
+EPILOG = """\
+exit status: 0 when every photo's gallery was written; 1 when some photos failed
+(one line each on stderr) and the others' galleries were written; 2 when nothing
+was done (a bad option, model or --out, or every photo failed).
+
+known limitations:
+  - channels are ranked by mean activation, which favours channels that fire
+    everywhere (colour, brightness) over small part detectors such as wheels
+  - EfficientNet-Lite's stage outputs have no ReLU: they are signed and drawn
+    blue-white-red around 0; the stem and head (ReLU6) are drawn in viridis
+  - --channels K above a layer's channel count shows all of them; an explicit
+    index above it is an error
+  - two photos with the same name in one run: the second goes to NAME-2/
+  - layers whose output is not N×C×H×W (such as the classifier) are skipped
+  - summary.json's "seconds" differ from run to run; every other file is
+    byte-identical for the same photo and options on the same machine
+  - torchvision models need --weights FILE or torchvision's cached weights
+    (downloaded when online)
+  - photos run one at a time; the model is loaded once per run
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        """One line on stderr and exit status 2, instead of usage plus error."""
+        self.exit(2, f"vis: error: {message} (see python -m vis --help)\n")
+
+
+def parse_channels(text: str) -> Channels:
+    """`16` (top 16), `all`, or a comma list of indices `0,5,7` (`5,` is one)."""
+    text = text.strip()
+    if text == "all":
+        return "all"
+    if re.fullmatch(r"\d+", text):
+        if int(text) < 1:
+            raise argparse.ArgumentTypeError("K must be at least 1")
+        return int(text)
+    if re.fullmatch(r"\d+(,\d+)*,?", text):
+        return tuple(int(c) for c in text.split(",") if c)
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not K, 'all' or a comma list of channel indices such as 0,5,7"
+    )
+
+
+def parse_layers(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def parse_size(text: str) -> int:
+    if not re.fullmatch(r"\d+", text) or int(text) < 8:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of pixels ≥ 8"
+        )
+    return int(text)
+
+
+def parse_device(text: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r}; use auto, cpu, cuda or cuda:N")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="python -m vis",
+        description="Record every chosen layer of a pretrained CNN on your photos and "
+        "write a gallery of activation grids: edges and colours in early layers, "
+        "parts further down.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("photos", nargs="*", type=Path, help="photo files or folders of photos")
+    add(
+        "--model",
+        default="efficientnet_lite0",
+        help="efficientnet_lite0 (default), "
+        "tinyvgg or a torchvision classifier name (resnet18, vgg16, …)",
+    )
+    add(
+        "--weights",
+        type=Path,
+        help="state dict (torchvision) or model.json "
+        "(tinyvgg); default: the model's own weights",
+    )
+    add("--classes", type=Path, help="class names, one a line (tinyvgg)")
+    add(
+        "--layers",
+        type=parse_layers,
+        action="extend",
+        metavar="NAMES",
+        help="comma list of layer names or globs ('stages.*'), or 'all'; "
+        "default: the model's progression of about 9 layers",
+    )
+    add(
+        "--list-layers",
+        action="store_true",
+        help="print every hookable layer with output shape and parameters, and exit",
+    )
+    add(
+        "--channels",
+        type=parse_channels,
+        default=DEFAULT_CHANNELS,
+        metavar="K",
+        help=f"top K channels by mean activation (default {DEFAULT_CHANNELS}), "
+        "'all', or indices such as 0,5,7 ('5,' for one)",
+    )
+    add(
+        "--scale",
+        choices=["layer", "channel"],
+        default="layer",
+        help="colour range shared by a layer's channels (default) or one per channel",
+    )
+    add(
+        "--overlay",
+        action="store_true",
+        help="also blend each layer's top channels over the photo",
+    )
+    add(
+        "--size",
+        type=parse_size,
+        metavar="N",
+        help="resize the photo's short side to N pixels (default: the model's, 224)",
+    )
+    add(
+        "--device",
+        type=parse_device,
+        default="auto",
+        help="auto (CUDA when present, default), cpu, cuda or cuda:N",
+    )
+    add(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help="galleries go to DIR/<photo name>/ (default gallery/)",
+    )
+    add(
+        "--save-activations",
+        action="store_true",
+        help="also write activations.npz: the input and every recorded layer",
+    )
+    add("--quiet", action="store_true", help="no progress bar and no notes")
+    return parser
+
+
+def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
+    given = {
+        a.lstrip("-").split("=")[0].replace("-", "_") for a in argv if a[:2] == "--"
+    }
+    return Settings(
+        model=args.model,
+        weights=args.weights,
+        classes=args.classes,
+        layers=args.layers,
+        channels=args.channels,
+        scale=args.scale,
+        overlay=args.overlay,
+        size=args.size,
+        device=args.device,
+        out=args.out,
+        save_activations=args.save_activations,
+        quiet=args.quiet,
+        given=given,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = settings_from(args, argv)
+    if not args.photos and not args.list_layers:
+        parser.error("give at least one photo or folder, or --list-layers")
+
+    from .run import list_layers, prepare, write_galleries
+
+    try:
+        session = prepare(settings, probe=args.list_layers)
+        if args.list_layers:
+            return list_layers(session)
+        return write_galleries(session, args.photos)
+    except (ValueError, OSError) as err:
+        print(f"vis: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vis: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 130

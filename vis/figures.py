@@ -1,0 +1,205 @@
+"""Matplotlib figures for slides: one per layer, the overview, the filters, overlays.
+
+Each takes finished uint8 grids from `vis.grid` and only lays them out, labels them
+and saves a PNG. Saving leaves out matplotlib's version stamp, so the same grids give
+byte-identical files.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
+from matplotlib.cm import ScalarMappable  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
+
+from .grid import Grid  # noqa: E402
+
+PNG_METADATA = {"Software": None}  # no version stamp: same input, same bytes
+LABEL_STYLE = dict(
+    color="white",
+    fontweight="bold",
+    ha="left",
+    va="top",
+    path_effects=[patheffects.withStroke(linewidth=2, foreground="black")],
+)
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape)
+
+
+def scale_text(grid: Grid) -> str:
+    """How a grid's colours map to values, for titles and captions."""
+    if grid.scale == "layer":
+        symmetric = ", symmetric around 0" if grid.signed else ""
+        return (
+            f"one colour range for the whole layer [{grid.vmin:.3g}, {grid.vmax:.3g}]"
+            f"{symmetric}"
+        )
+    if grid.signed:
+        return "one range per channel: ± the channel's largest |value|"
+    return "one range per channel: the channel's min to max"
+
+
+def save(fig: plt.Figure, path: Path, dpi: int) -> None:
+    fig.savefig(path, dpi=dpi, metadata=PNG_METADATA, facecolor="white")
+    plt.close(fig)
+
+
+def add_colour_bar(fig: plt.Figure, ax, grid: Grid, **kwargs) -> None:
+    mappable = ScalarMappable(Normalize(grid.vmin, grid.vmax), cmap=grid.cmap)
+    bar = fig.colorbar(mappable, ax=ax, **kwargs)
+    if grid.scale == "layer":
+        bar.set_label("activation")
+    else:
+        bar.set_label("fraction of each channel's range")
+
+
+def label_tiles(ax, grid: Grid, fontsize: float) -> None:
+    """Write each tile's channel index in its top-left corner."""
+    for i, channel in enumerate(grid.channels):
+        x, y = grid.tile_origin(i)
+        ax.text(x + 2, y + 2, str(channel), fontsize=fontsize, **LABEL_STYLE)
+
+
+def layer_figure(grid: Grid, path: Path, dpi: int = 200) -> None:
+    """A layer's grid with channel labels, a colour bar and a title giving the scale."""
+    height, width = grid.image.shape[:2]
+    tile_inches = min(1.6, 10 / grid.cols, 6.5 / grid.rows)
+    grid_width = tile_inches * width / (grid.tile[1] + 2)
+    grid_height = tile_inches * height / (grid.tile[1] + 2)
+    fig, ax = plt.subplots(
+        figsize=(max(grid_width + 1.6, 6.5), grid_height + 1.3), layout="constrained"
+    )
+    ax.imshow(grid.image, interpolation="nearest")
+    ax.set_axis_off()
+
+    # labels scale with the tiles; below 5 pt they would be unreadable, so leave them
+    fontsize = min(11.0, tile_inches * 72 / 5)
+    if fontsize >= 5:
+        label_tiles(ax, grid, fontsize)
+    add_colour_bar(fig, ax, grid, shrink=0.9, pad=0.02)
+
+    count, total = len(grid.channels), grid.shape[0]
+    shown = (
+        f"all {total} channels" if count == total else f"{count} of {total} channels"
+    )
+    fig.suptitle(
+        f"{grid.layer_name}: activation {shape_text(grid.shape)} (C×H×W), "
+        f"{shown} by mean activation\n{scale_text(grid)}",
+        fontsize=12,
+    )
+    save(fig, path, dpi)
+
+
+def overview_figure(
+    photo,
+    rows: list[Grid],
+    predictions: list[tuple[str, float]],
+    title: str,
+    path: Path,
+    dpi: int = 200,
+) -> None:
+    """The CNN Explainer picture: photo → one row per layer → top classes; 16:9.
+
+    Args:
+        photo: H×W×3 uint8, the pixels the model saw.
+        predictions: (label, probability) pairs, most likely first.
+    """
+    fig = plt.figure(figsize=(16, 9))
+    outer = fig.add_gridspec(
+        1, 3, width_ratios=[3.4, 8.6, 3.6], left=0.01, right=0.99, bottom=0.04
+    )
+    outer.update(top=0.9, wspace=0.08)
+    fig.suptitle(title, fontsize=20)
+
+    ax = fig.add_subplot(outer[0])
+    ax.imshow(photo)
+    ax.set_title(f"input {photo.shape[0]}×{photo.shape[1]}", fontsize=14)
+    ax.set_axis_off()
+
+    # one row per layer, labelled on the left with its name and shape
+    middle = outer[1].subgridspec(len(rows), 1, hspace=0.25)
+    for i, grid in enumerate(rows):
+        ax = fig.add_subplot(middle[i])
+        ax.imshow(grid.image, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_ylabel(
+            f"{grid.layer_name}\n{shape_text(grid.shape)}",
+            rotation=0,
+            ha="right",
+            va="center",
+            fontsize=12,
+        )
+
+    ax = fig.add_subplot(outer[2])
+    labels = [label for label, _ in predictions][::-1]
+    values = [p for _, p in predictions][::-1]
+    bars = ax.barh(range(len(values)), values, color="#d62728")
+    ax.set_yticks([])
+    for bar, label, value in zip(bars, labels, values, strict=True):
+        y = bar.get_y() + bar.get_height() / 2
+        ax.text(0.01, y + 0.32, label, fontsize=14, va="bottom")
+        ax.text(value + 0.01, y, f"{value:.1%}", fontsize=13, va="center")
+    ax.set_xlim(0, 1.15)
+    ax.set_ylim(-0.6, len(values) - 0.1)
+    ax.set_xlabel("probability", fontsize=13)
+    ax.tick_params(labelsize=11)
+    ax.set_title(f"top-{len(values)} classes", fontsize=14)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    save(fig, path, dpi)
+
+
+def filters_figure(
+    image, cols: int, count: int, layer_name: str, kernel: tuple[int, ...], path: Path
+) -> None:
+    """The first convolution's filters as small RGB images with their indices."""
+    fig, ax = plt.subplots(figsize=(12, 12 * image.shape[0] / image.shape[1] + 1.2))
+    ax.imshow(image, interpolation="nearest")
+    ax.set_axis_off()
+    tile = (image.shape[1] - 2) // cols
+    for i in range(count):
+        row, col = divmod(i, cols)
+        ax.text(
+            2 + col * tile + 2, 2 + row * tile + 2, str(i), fontsize=10, **LABEL_STYLE
+        )
+    ax.set_title(
+        f"{layer_name}: {count} first-layer filters ({shape_text(kernel)}, as RGB)\n"
+        "each scaled symmetrically around 0: grey = 0, colour = the inputs it weighs",
+        fontsize=13,
+    )
+    fig.tight_layout()
+    save(fig, path, dpi=200)
+
+
+def overlay_figure(rows: list[Grid], title: str, path: Path, dpi: int = 200) -> None:
+    """Each layer's top channels blended over the photo, one row per layer."""
+    tile_h, tile_w = rows[0].tile
+    cols = max(grid.cols for grid in rows)
+    row_inches = min(2.4, 14 / cols * tile_h / tile_w)
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(16, row_inches * len(rows) + 1), squeeze=False
+    )
+    for ax, grid in zip(axes[:, 0], rows, strict=True):
+        ax.imshow(grid.image, interpolation="bilinear")
+        label_tiles(ax, grid, fontsize=11)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(
+            f"{grid.layer_name}\n{shape_text(grid.shape)}",
+            rotation=0,
+            ha="right",
+            va="center",
+            fontsize=12,
+        )
+    fig.suptitle(title, fontsize=16)
+    fig.tight_layout()
+    save(fig, path, dpi)

@@ -1,0 +1,287 @@
+"""Turn one layer's activation into a colour-mapped grid of its feature maps.
+
+Channels are ranked by mean activation and scaled with one range for the layer (as
+CNN Explainer does, so that sparse deep layers look sparse) or one range per channel.
+Every step runs on the activation's device; only the finished uint8 grid is copied
+to the host. Tiles are laid out by torchvision's `make_grid`.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+from .settings import Channels, Scale
+
+SEQUENTIAL_CMAP = "viridis"  # activations >= 0 (after ReLU, ReLU6)
+DIVERGING_CMAP = "RdBu_r"  # signed activations: blue < 0 < red, white at 0
+MIN_TILE = 48  # smaller feature maps are enlarged (nearest) to about this many pixels
+PADDING = 2  # pixels between tiles
+PAD_VALUE = 255  # white gaps
+
+
+@dataclass
+class Grid:
+    """A layer's chosen feature maps, colour-mapped and tiled, ready to draw."""
+
+    image: np.ndarray  # rows*tile_h + pads × cols*tile_w + pads × 3, uint8
+    layer_name: str
+    shape: tuple[int, int, int]  # the layer's activation, C×H×W
+    channels: list[int]  # channel index of each tile, row by row
+    means: list[float]  # mean activation of each shown channel
+    maxima: list[float]  # max activation of each shown channel
+    rows: int
+    cols: int
+    tile: tuple[int, int]  # tile height and width in pixels, after enlarging
+    scale: Scale
+    cmap: str
+    signed: bool  # the layer has negative values: diverging map, symmetric range
+    vmin: float  # the colour bar's range: the layer's, or per-channel fractions
+    vmax: float
+
+    def tile_origin(self, i: int) -> tuple[int, int]:
+        """Pixel (x, y) of the top-left corner of tile `i` in `image`."""
+        row, col = divmod(i, self.cols)
+        height, width = self.tile
+        return PADDING + col * (width + PADDING), PADDING + row * (height + PADDING)
+
+
+def rank_channels(activation: torch.Tensor) -> torch.Tensor:
+    """Channel indices by decreasing mean activation; ties keep the lower index first.
+
+    Args:
+        activation: C×H×W.
+    """
+    means = activation.flatten(1).mean(dim=1)  # C
+    return torch.sort(-means, stable=True).indices  # stable: ties in index order
+
+
+def choose_channels(
+    activation: torch.Tensor, channels: Channels, layer_name: str
+) -> torch.Tensor:
+    """The channel indices to show: top K, every channel in rank order, or a list.
+
+    A K above the layer's channel count shows every channel; an explicit index
+    beyond it is a ValueError that names the layer and its count.
+    """
+    count = activation.shape[0]
+    if channels == "all":
+        return rank_channels(activation)
+    if isinstance(channels, int):
+        return rank_channels(activation)[:channels]
+    too_big = [c for c in channels if not 0 <= c < count]
+    if too_big:
+        raise ValueError(
+            f"--channels {too_big[0]} is beyond layer {layer_name}'s {count} channels "
+            f"(0-{count - 1}); pick indices below {count}, or use --channels K for "
+            "the top K of every layer"
+        )
+    return torch.tensor(channels, dtype=torch.long, device=activation.device)
+
+
+def colour_range(
+    activation: torch.Tensor, chosen: torch.Tensor, scale: Scale, signed: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Low and high end of the colour scale for each chosen channel (two K tensors).
+
+    Signed layers get a range symmetric around 0, so that white means zero.
+    """
+    maps = activation[chosen].flatten(1)  # K×HW
+    if scale == "layer":
+        whole = activation.flatten()
+        low, high = whole.min().expand(len(chosen)), whole.max().expand(len(chosen))
+    else:
+        low, high = maps.min(dim=1).values, maps.max(dim=1).values
+    if signed:
+        high = torch.maximum(low.abs(), high.abs())
+        low = -high
+    return low, high
+
+
+def normalise(
+    feature_maps: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+) -> torch.Tensor:
+    """Scale each K×H×W feature map to [0, 1] by its range; a flat range gives flat 0.5.
+
+    A dead or constant channel under `--scale channel` has low == high: it becomes a
+    flat tile at mid-scale (white for signed layers), never NaN.
+    """
+    span = (high - low).view(-1, 1, 1)
+    scaled = (feature_maps - low.view(-1, 1, 1)) / span.clamp_min(1e-12)
+    flat = torch.full_like(scaled, 0.5)
+    return torch.where(span > 0, scaled, flat).clamp(0, 1)  # K×H×W
+
+
+def colormap_lut(name: str, device: torch.device | str) -> torch.Tensor:
+    """Matplotlib's colormap `name` as a 256×3 uint8 lookup table on `device`."""
+    import matplotlib
+
+    rgba = matplotlib.colormaps[name].resampled(256)(np.arange(256), bytes=True)
+    return torch.from_numpy(np.ascontiguousarray(rgba[:, :3])).to(device)
+
+
+def apply_colormap(scaled: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
+    """K×H×W values in [0, 1] to K×3×H×W uint8 colours, binned as matplotlib does."""
+    index = (scaled * lut.shape[0]).long().clamp(0, lut.shape[0] - 1)  # K×H×W
+    return lut[index].permute(0, 3, 1, 2)  # K×3×H×W
+
+
+def grid_shape(count: int, aspect: float = 1.0) -> tuple[int, int]:
+    """Rows and columns for `count` tiles, about `aspect` times wider than tall."""
+    cols = max(1, math.ceil(math.sqrt(count * aspect)))
+    rows = math.ceil(count / cols)
+    cols = math.ceil(count / rows)  # balance: 7 tiles as 3+3+1 → 3 cols, not 4+3
+    return rows, cols
+
+
+def render_grid(
+    activation: torch.Tensor,
+    layer_name: str,
+    channels: Channels = 16,
+    scale: Scale = "layer",
+    cols: int | None = None,
+    aspect: float = 1.0,
+) -> Grid:
+    """Rank, choose, scale, colour and tile the feature maps of one C×H×W activation.
+
+    Args:
+        cols: tiles per row; None picks a layout about `aspect` times wider than tall.
+    """
+    if activation.dim() != 3:
+        raise ValueError(
+            f"layer {layer_name} gives a {activation.dim()}-D activation per photo "
+            f"{tuple(activation.shape)}, not C×H×W feature maps; pick a convolutional "
+            "layer (see --list-layers)"
+        )
+    activation = activation.float()
+    chosen = choose_channels(activation, channels, layer_name)  # K
+    signed = bool(activation.min() < 0)
+    low, high = colour_range(activation, chosen, scale, signed)
+    scaled = normalise(activation[chosen], low, high)  # K×H×W
+
+    # enlarge small maps so that every layer's tiles are drawn at a similar size
+    height, width = activation.shape[1:]
+    factor = max(1, math.ceil(MIN_TILE / max(height, width)))
+    cmap = DIVERGING_CMAP if signed else SEQUENTIAL_CMAP
+    tiles = apply_colormap(scaled, colormap_lut(cmap, activation.device))
+    tiles = tiles.repeat_interleave(factor, 2).repeat_interleave(factor, 3)
+
+    count = len(chosen)
+    if cols is None:
+        cols = grid_shape(count, aspect)[1]
+    cols = min(cols, count)
+    rows = math.ceil(count / cols)
+    image = make_grid(tiles, nrow=cols, padding=PADDING, pad_value=PAD_VALUE)
+    if count == 1:  # make_grid returns a lone tile unpadded; pad it like the rest
+        image = torch.nn.functional.pad(image, [PADDING] * 4, value=PAD_VALUE)
+
+    # one copy to the host for the numbers, one for the finished image
+    maps = activation[chosen]
+    stats = torch.stack([maps.mean(dim=(1, 2)), maps.amax(dim=(1, 2))]).cpu()  # 2×K
+    if scale == "layer":
+        vmin, vmax = float(low[0]), float(high[0])
+    else:  # the colour bar shows each channel's range as fractions of its extremes
+        vmin, vmax = (-1.0 if signed else 0.0), 1.0
+    return Grid(
+        image=image.permute(1, 2, 0).cpu().numpy(),
+        layer_name=layer_name,
+        shape=tuple(activation.shape),
+        channels=chosen.cpu().tolist(),
+        means=stats[0].tolist(),
+        maxima=stats[1].tolist(),
+        rows=rows,
+        cols=cols,
+        tile=(height * factor, width * factor),
+        scale=scale,
+        cmap=cmap,
+        signed=signed,
+        vmin=vmin,
+        vmax=vmax,
+    )
+
+
+def render_overlay(
+    activation: torch.Tensor,
+    photo: torch.Tensor,
+    layer_name: str,
+    count: int = 4,
+    scale: Scale = "layer",
+    alpha: float = 0.75,
+) -> Grid:
+    """The top `count` feature maps, upsampled bilinearly and blended over the photo.
+
+    Where a channel is strong its colour covers the photo (up to `alpha`); where it
+    is near zero (or near white, for signed layers) the photo shows through.
+
+    Args:
+        activation: C×h×w.
+        photo: 3×H×W uint8, the exact pixels fed to the model, on the same device.
+    """
+    activation = activation.float()
+    chosen = choose_channels(activation, count, layer_name)  # K
+    signed = bool(activation.min() < 0)
+    low, high = colour_range(activation, chosen, scale, signed)
+    scaled = normalise(activation[chosen], low, high)  # K×h×w
+
+    # align_corners=False: each feature map covers the photo edge to edge
+    size = photo.shape[1:]
+    scaled = torch.nn.functional.interpolate(
+        scaled[:, None], size=size, mode="bilinear", align_corners=False
+    )[:, 0].clamp(0, 1)  # K×H×W
+    cmap = DIVERGING_CMAP if signed else SEQUENTIAL_CMAP
+    colours = apply_colormap(scaled, colormap_lut(cmap, photo.device)).float()
+    strength = (2 * scaled - 1).abs() if signed else scaled  # K×H×W
+    weight = (alpha * strength)[:, None]  # K×1×H×W
+    tiles = (photo.float() * (1 - weight) + colours * weight).round().to(torch.uint8)
+
+    image = make_grid(tiles, nrow=len(chosen), padding=PADDING, pad_value=PAD_VALUE)
+    if len(chosen) == 1:
+        image = torch.nn.functional.pad(image, [PADDING] * 4, value=PAD_VALUE)
+    maps = activation[chosen]
+    stats = torch.stack([maps.mean(dim=(1, 2)), maps.amax(dim=(1, 2))]).cpu()  # 2×K
+    vmin, vmax = float(low[0]), float(high[0])
+    return Grid(
+        image=image.permute(1, 2, 0).cpu().numpy(),
+        layer_name=layer_name,
+        shape=tuple(activation.shape),
+        channels=chosen.cpu().tolist(),
+        means=stats[0].tolist(),
+        maxima=stats[1].tolist(),
+        rows=1,
+        cols=len(chosen),
+        tile=tuple(size),
+        scale=scale,
+        cmap=cmap,
+        signed=signed,
+        vmin=vmin,
+        vmax=vmax,
+    )
+
+
+def render_filters(weight: torch.Tensor, enlarge: int = 12) -> tuple[np.ndarray, int]:
+    """First-layer filters as small RGB images, each scaled symmetrically around 0.
+
+    Each filter is divided by twice its largest absolute weight and shifted by 0.5,
+    so grey is 0 and colour shows which input channels it weighs. Filters with other
+    than 3 input channels are drawn as the grey mean over their inputs.
+
+    Args:
+        weight: out×in×k×k convolution weights.
+
+    Returns:
+        The uint8 grid (H×W×3) and its number of columns.
+    """
+    weight = weight.detach().float()
+    if weight.shape[1] != 3:
+        weight = weight.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    peak = weight.flatten(1).abs().amax(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+    scaled = (weight / (2 * peak) + 0.5).clamp(0, 1)  # out×3×k×k
+    tiles = (scaled * 255).round().to(torch.uint8)
+    tiles = tiles.repeat_interleave(enlarge, 2).repeat_interleave(enlarge, 3)
+    cols = grid_shape(len(tiles), aspect=2.0)[1]
+    image = make_grid(tiles, nrow=cols, padding=PADDING, pad_value=PAD_VALUE)
+    if len(tiles) == 1:
+        image = torch.nn.functional.pad(image, [PADDING] * 4, value=PAD_VALUE)
+    return image.permute(1, 2, 0).cpu().numpy(), cols
