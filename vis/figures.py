@@ -111,95 +111,118 @@ def overview_figure(
         predictions: (label, probability) pairs, most likely first.
     """
     fig = plt.figure(figsize=(16, 9))
+    # photo | row labels | one row of tiles per layer | class probabilities
     outer = fig.add_gridspec(
-        1, 3, width_ratios=[3.4, 8.6, 3.6], left=0.01, right=0.99, bottom=0.04
+        1, 4, width_ratios=[3.2, 1.3, 8.0, 3.2], left=0.01, right=0.985
     )
-    outer.update(top=0.9, wspace=0.08)
-    fig.suptitle(title, fontsize=20)
+    outer.update(top=0.88, bottom=0.07, wspace=0.04)
+    fig.suptitle(title, fontsize=20, y=0.985)
+    fig.text(0.5, 0.915, colour_key(rows), ha="center", fontsize=13, color="#444")
 
     ax = fig.add_subplot(outer[0])
     ax.imshow(photo)
     ax.set_title(f"input {photo.shape[0]}×{photo.shape[1]}", fontsize=14)
     ax.set_axis_off()
 
-    # one row per layer, labelled on the left with its name and shape
-    middle = outer[1].subgridspec(len(rows), 1, hspace=0.25)
+    middle = outer[2].subgridspec(len(rows), 1, hspace=0.2)
     for i, grid in enumerate(rows):
         ax = fig.add_subplot(middle[i])
         ax.imshow(grid.image, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        ax.set_ylabel(
+        ax.set_axis_off()
+        ax.text(
+            -0.02,
+            0.5,
             f"{grid.layer_name}\n{shape_text(grid.shape)}",
-            rotation=0,
+            transform=ax.transAxes,
             ha="right",
             va="center",
-            fontsize=12,
+            fontsize=13,
         )
 
-    ax = fig.add_subplot(outer[2])
-    labels = [label for label, _ in predictions][::-1]
-    values = [p for _, p in predictions][::-1]
-    bars = ax.barh(range(len(values)), values, color="#d62728")
-    ax.set_yticks([])
-    for bar, label, value in zip(bars, labels, values, strict=True):
-        y = bar.get_y() + bar.get_height() / 2
-        ax.text(0.01, y + 0.32, label, fontsize=14, va="bottom")
-        ax.text(value + 0.01, y, f"{value:.1%}", fontsize=13, va="center")
-    ax.set_xlim(0, 1.15)
-    ax.set_ylim(-0.6, len(values) - 0.1)
-    ax.set_xlabel("probability", fontsize=13)
-    ax.tick_params(labelsize=11)
-    ax.set_title(f"top-{len(values)} classes", fontsize=14)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    ax = fig.add_subplot(outer[3])
+    probability_bars(ax, predictions)
     save(fig, path, dpi)
+
+
+def colour_key(rows: list[Grid]) -> str:
+    """One line saying what the colours of the overview's rows mean."""
+    parts = []
+    if any(grid.signed for grid in rows):
+        parts.append("signed layers: blue < 0 (white) < red")
+    if not all(grid.signed for grid in rows):
+        parts.append("non-negative layers: dark 0 → yellow high")
+    scale = (
+        "one colour range per layer"
+        if rows[0].scale == "layer"
+        else ("one colour range per channel")
+    )
+    return f"{scale}; " + "; ".join(parts)
+
+
+def probability_bars(ax, predictions: list[tuple[str, float]]) -> None:
+    """Horizontal bars, most likely class on top, each named above its bar."""
+    count = len(predictions)
+    for rank, (label, value) in enumerate(predictions):
+        y = count - 1 - rank
+        ax.barh(y, value, height=0.45, color="#d62728")
+        ax.text(0, y + 0.27, label, fontsize=14, va="bottom")
+        ax.text(value + 0.02, y, f"{value:.1%}", fontsize=13, va="center")
+    ax.set_xlim(0, 1.2)
+    ax.set_ylim(-0.5, count)
+    ax.set_yticks([])
+    ax.set_xticks([0, 0.5, 1])
+    ax.set_xlabel("probability", fontsize=13)
+    ax.tick_params(labelsize=12)
+    ax.set_title(f"top-{count} classes", fontsize=14)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
 
 
 def filters_figure(
     image, cols: int, count: int, layer_name: str, kernel: tuple[int, ...], path: Path
 ) -> None:
-    """The first convolution's filters as small RGB images with their indices."""
-    fig, ax = plt.subplots(figsize=(12, 12 * image.shape[0] / image.shape[1] + 1.2))
+    """The first convolution's filters as small RGB images with their indices.
+
+    Args:
+        kernel: the weight's in×kh×kw.
+    """
+    height, width = image.shape[:2]
+    fig, ax = plt.subplots(
+        figsize=(12, 12 * height / width + 1.1), layout="constrained"
+    )
     ax.imshow(image, interpolation="nearest")
     ax.set_axis_off()
-    tile = (image.shape[1] - 2) // cols
+    tile = (width - 2) // cols
     for i in range(count):
         row, col = divmod(i, cols)
-        ax.text(
-            2 + col * tile + 2, 2 + row * tile + 2, str(i), fontsize=10, **LABEL_STYLE
-        )
+        x, y = 2 + col * tile, 2 + row * tile
+        ax.text(x + 2, y + 2, str(i), fontsize=11, **LABEL_STYLE)
+    inputs = "RGB" if kernel[0] == 3 else f"the mean of {kernel[0]} inputs, grey"
     ax.set_title(
-        f"{layer_name}: {count} first-layer filters ({shape_text(kernel)}, as RGB)\n"
-        "each scaled symmetrically around 0: grey = 0, colour = the inputs it weighs",
-        fontsize=13,
+        f"{layer_name}: the {count} filters of the first layer, "
+        f"{kernel[1]}×{kernel[2]} over {inputs}\n"
+        "each scaled symmetrically around 0: grey = 0, colour = the input colour "
+        "it responds to",
+        fontsize=14,
     )
-    fig.tight_layout()
     save(fig, path, dpi=200)
 
 
-def overlay_figure(rows: list[Grid], title: str, path: Path, dpi: int = 200) -> None:
-    """Each layer's top channels blended over the photo, one row per layer."""
-    tile_h, tile_w = rows[0].tile
-    cols = max(grid.cols for grid in rows)
-    row_inches = min(2.4, 14 / cols * tile_h / tile_w)
+def overlay_figure(columns: list[Grid], title: str, path: Path, dpi: int = 200) -> None:
+    """Each layer's top channels blended over the photo, one column per layer."""
+    height, width = columns[0].image.shape[:2]
+    column_inches = 16 / len(columns)
     fig, axes = plt.subplots(
-        len(rows), 1, figsize=(16, row_inches * len(rows) + 1), squeeze=False
+        1,
+        len(columns),
+        figsize=(16, column_inches * height / width + 1.3),
+        squeeze=False,
+        layout="constrained",
     )
-    for ax, grid in zip(axes[:, 0], rows, strict=True):
+    for ax, grid in zip(axes[0], columns, strict=True):
         ax.imshow(grid.image, interpolation="bilinear")
-        label_tiles(ax, grid, fontsize=11)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_ylabel(
-            f"{grid.layer_name}\n{shape_text(grid.shape)}",
-            rotation=0,
-            ha="right",
-            va="center",
-            fontsize=12,
-        )
-    fig.suptitle(title, fontsize=16)
-    fig.tight_layout()
+        label_tiles(ax, grid, fontsize=10)
+        ax.set_axis_off()
+        ax.set_title(f"{grid.layer_name}\n{shape_text(grid.shape)}", fontsize=11)
+    fig.suptitle(title, fontsize=15)
     save(fig, path, dpi)

@@ -138,6 +138,7 @@ class GalleryWriter:
             text = json.dumps(run.summary, indent=2, ensure_ascii=False)
             (run.folder / "summary.json").write_text(text + "\n", encoding="utf-8")
             destination = out / name
+            make_readable(run.folder)
             replace_folder(run.folder, destination)
         except BaseException:
             shutil.rmtree(run.folder, ignore_errors=True)
@@ -247,7 +248,7 @@ def overview_section(writer: GalleryWriter, run: PhotoRun) -> tuple[list, dict]:
     predictions = [(p["label"], p["probability"]) for p in run.summary["predictions"]]
     title = (
         f"What {writer.model.name} sees in {run.photo.path.name}: top {k} channels "
-        f"per layer by mean activation ({settings.scale} scale)"
+        f"per layer by mean activation"
     )
     photo = run.pixels.permute(1, 2, 0).cpu().numpy()
     overview_figure(photo, rows, predictions, title, run.folder / "overview.png", 200)
@@ -289,7 +290,7 @@ def overlay_section(writer: GalleryWriter, run: PhotoRun) -> tuple[list, dict]:
     from .figures import overlay_figure
 
     scale = writer.settings.scale
-    rows = [
+    columns = [
         render_overlay(a, run.pixels, layer_name, OVERLAY_CHANNELS, scale)
         for layer_name, a in run.activations.items()
     ]
@@ -297,7 +298,7 @@ def overlay_section(writer: GalleryWriter, run: PhotoRun) -> tuple[list, dict]:
         f"Top {OVERLAY_CHANNELS} channels of each layer, upsampled bilinearly and "
         f"blended over {run.photo.path.name} ({scale} scale)"
     )
-    overlay_figure(rows, title, run.folder / "overlay.png", writer.settings.dpi)
+    overlay_figure(columns, title, run.folder / "overlay.png", writer.settings.dpi)
     caption = (
         f"Overlay: each layer's {OVERLAY_CHANNELS} strongest channels upsampled to the "
         "photo and blended over it; where a channel is strong its colour covers "
@@ -321,6 +322,15 @@ def save_activations(path: Path, run: PhotoRun) -> None:
             np.lib.format.write_array(buffer, np.ascontiguousarray(array))
             info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             archive.writestr(info, buffer.getvalue())
+
+
+def make_readable(folder: Path) -> None:
+    """Give the folder and its files the usual modes (mkdtemp makes them private)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.iterdir():
+        path.chmod(0o666 & ~umask)
 
 
 def replace_folder(source: Path, destination: Path) -> None:

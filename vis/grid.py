@@ -236,7 +236,8 @@ def render_overlay(
     weight = (alpha * strength)[:, None]  # K×1×H×W
     tiles = (photo.float() * (1 - weight) + colours * weight).round().to(torch.uint8)
 
-    image = make_grid(tiles, nrow=len(chosen), padding=PADDING, pad_value=PAD_VALUE)
+    # a column per layer: the overlay figure reads input → output left to right
+    image = make_grid(tiles, nrow=1, padding=PADDING, pad_value=PAD_VALUE)
     if len(chosen) == 1:
         image = torch.nn.functional.pad(image, [PADDING] * 4, value=PAD_VALUE)
     maps = activation[chosen]
@@ -249,8 +250,8 @@ def render_overlay(
         channels=chosen.cpu().tolist(),
         means=stats[0].tolist(),
         maxima=stats[1].tolist(),
-        rows=1,
-        cols=len(chosen),
+        rows=len(chosen),
+        cols=1,
         tile=tuple(size),
         scale=scale,
         cmap=cmap,
