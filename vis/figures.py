@@ -46,13 +46,20 @@ def scale_text(grid: Grid) -> str:
 
 
 def save(fig: plt.Figure, path: Path, dpi: int) -> None:
-    fig.savefig(path, dpi=dpi, metadata=PNG_METADATA, facecolor="white")
+    # zlib level 1: about twice as fast as the default 6, files about 20% larger
+    fig.savefig(
+        path,
+        dpi=dpi,
+        metadata=PNG_METADATA,
+        facecolor="white",
+        pil_kwargs={"compress_level": 1},
+    )
     plt.close(fig)
 
 
-def add_colour_bar(fig: plt.Figure, ax, grid: Grid, **kwargs) -> None:
+def add_colour_bar(fig: plt.Figure, cax, grid: Grid) -> None:
     mappable = ScalarMappable(Normalize(grid.vmin, grid.vmax), cmap=grid.cmap)
-    bar = fig.colorbar(mappable, ax=ax, **kwargs)
+    bar = fig.colorbar(mappable, cax=cax)
     if grid.scale == "layer":
         bar.set_label("activation")
     else:
@@ -68,30 +75,39 @@ def label_tiles(ax, grid: Grid, fontsize: float) -> None:
 
 def layer_figure(grid: Grid, path: Path, dpi: int = 200) -> None:
     """A layer's grid with channel labels, a colour bar and a title giving the scale."""
+    # inches per grid pixel: tiles up to 1.6 in, the grid within 9.5 × 6 in
     height, width = grid.image.shape[:2]
-    tile_inches = min(1.6, 10 / grid.cols, 6.5 / grid.rows)
-    grid_width = tile_inches * width / (grid.tile[1] + 2)
-    grid_height = tile_inches * height / (grid.tile[1] + 2)
-    fig, ax = plt.subplots(
-        figsize=(max(grid_width + 1.6, 6.5), grid_height + 1.3), layout="constrained"
-    )
+    scale = min(1.6 / grid.tile[1], 9.5 / width, 6.0 / height)
+    grid_w, grid_h = width * scale, height * scale
+    fig_w, fig_h = max(grid_w + 1.7, 7.6), grid_h + 0.85
+
+    # a fixed layout (no constrained layout): grid, then colour bar, centred
+    left = (fig_w - grid_w - 1.5) / 2
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    ax = fig.add_axes((left / fig_w, 0.2 / fig_h, grid_w / fig_w, grid_h / fig_h))
     ax.imshow(grid.image, interpolation="nearest")
     ax.set_axis_off()
+    bar = (
+        (left + grid_w + 0.15) / fig_w,
+        (0.2 + 0.05 * grid_h) / fig_h,
+        0.18 / fig_w,
+        0.9 * grid_h / fig_h,
+    )
+    add_colour_bar(fig, fig.add_axes(bar), grid)
 
     # labels scale with the tiles; below 5 pt they would be unreadable, so leave them
-    fontsize = min(11.0, tile_inches * 72 / 5)
+    fontsize = min(11.0, grid.tile[1] * scale * 72 / 5)
     if fontsize >= 5:
         label_tiles(ax, grid, fontsize)
-    add_colour_bar(fig, ax, grid, shrink=0.9, pad=0.02)
 
     count, total = len(grid.channels), grid.shape[0]
-    shown = (
-        f"all {total} channels" if count == total else f"{count} of {total} channels"
-    )
+    shown = f"all {total}" if count == total else f"{count} of {total}"
     fig.suptitle(
         f"{grid.layer_name}: activation {shape_text(grid.shape)} (C×H×W), "
-        f"{shown} by mean activation\n{scale_text(grid)}",
+        f"{shown} channels by mean activation\n{scale_text(grid)}",
         fontsize=12,
+        y=1 - 0.08 / fig_h,
+        va="top",
     )
     save(fig, path, dpi)
 
@@ -179,7 +195,13 @@ def probability_bars(ax, predictions: list[tuple[str, float]]) -> None:
 
 
 def filters_figure(
-    image, cols: int, count: int, layer_name: str, kernel: tuple[int, ...], path: Path
+    image,
+    cols: int,
+    count: int,
+    layer_name: str,
+    kernel: tuple[int, ...],
+    path: Path,
+    dpi: int = 150,
 ) -> None:
     """The first convolution's filters as small RGB images with their indices.
 
@@ -205,7 +227,7 @@ def filters_figure(
         "it responds to",
         fontsize=14,
     )
-    save(fig, path, dpi=200)
+    save(fig, path, dpi)
 
 
 def overlay_figure(columns: list[Grid], title: str, path: Path, dpi: int = 200) -> None:

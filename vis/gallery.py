@@ -28,6 +28,7 @@ from .models import LoadedModel
 from .settings import Settings
 
 OVERLAY_CHANNELS = 4  # tiles per layer in the overlay figure
+OVERVIEW_DPI = 200  # 16 × 9 in at 200 dpi: 3200×1800, sharp on any projector
 
 
 @dataclass
@@ -251,7 +252,9 @@ def overview_section(writer: GalleryWriter, run: PhotoRun) -> tuple[list, dict]:
         f"per layer by mean activation"
     )
     photo = run.pixels.permute(1, 2, 0).cpu().numpy()
-    overview_figure(photo, rows, predictions, title, run.folder / "overview.png", 200)
+    overview_figure(
+        photo, rows, predictions, title, run.folder / "overview.png", OVERVIEW_DPI
+    )
     caption = (
         f"Overview: the photo as the model saw it, the {k} strongest channels of each "
         f"layer from input (top) to output (bottom), and the top "
@@ -273,8 +276,9 @@ def filters_section(writer: GalleryWriter, run: PhotoRun) -> tuple[list, dict]:
     weight = dict(writer.model.module.named_modules())[layer_name].weight
     image, cols = render_filters(weight)
     kernel = tuple(weight.shape[1:])
+    path = run.folder / "filters.png"
     filters_figure(
-        image, cols, len(weight), layer_name, kernel, run.folder / "filters.png"
+        image, cols, len(weight), layer_name, kernel, path, writer.settings.dpi
     )
     caption = (
         f"{layer_name}: the {len(weight)} filters of the first convolution "

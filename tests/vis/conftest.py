@@ -1,10 +1,6 @@
 """Shared fixtures for the vis tests: the default model, loaded once per session."""
 
-from pathlib import Path
-
 import pytest
-
-DOG = Path(__file__).resolve().parents[2] / "images" / "dog.jpg"
 
 
 @pytest.fixture(scope="session")
