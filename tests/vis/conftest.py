@@ -27,3 +27,14 @@ def cached_model(lite0, monkeypatch):
 
     monkeypatch.setattr(vis.run, "load_model", load)
     return lite0
+
+
+@pytest.fixture
+def quick_figures(monkeypatch):
+    """Draw every figure at 30 dpi: for tests about files and messages, not pixels."""
+    import vis.figures
+    import vis.gallery
+
+    save = vis.figures.save
+    monkeypatch.setattr(vis.gallery, "OVERVIEW_DPI", 30)
+    monkeypatch.setattr(vis.figures, "save", lambda fig, path, dpi: save(fig, path, 30))

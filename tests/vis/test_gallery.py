@@ -91,9 +91,7 @@ def test_default_gallery_of_the_dog_photo(cached_model, tmp_path, capsys) -> Non
     assert out[-1] == f"galleries: {tmp_path / 'index.html'}"
 
 
-def test_rerun_is_byte_identical_and_saves_activations(
-    cached_model, tmp_path
-) -> None:
+def test_rerun_is_byte_identical_and_saves_activations(cached_model, tmp_path) -> None:
     options = ["--size", "64", "--overlay", "--save-activations", "--quiet"]
     assert run(DOG, "--out", tmp_path / "a", *options) == 0
     assert run(DOG, "--out", tmp_path / "b", *options) == 0
@@ -118,7 +116,7 @@ def test_rerun_is_byte_identical_and_saves_activations(
         assert npz["stem"].shape == (32, 32, 43)
 
 
-def test_rerun_replaces_the_old_gallery(cached_model, tmp_path) -> None:
+def test_rerun_replaces_the_old_gallery(cached_model, quick_figures, tmp_path) -> None:
     stale = tmp_path / "dog" / "stale.png"
     stale.parent.mkdir()
     stale.write_bytes(b"old")
@@ -128,12 +126,15 @@ def test_rerun_replaces_the_old_gallery(cached_model, tmp_path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_same_name_twice_gets_a_suffix(cached_model, tmp_path, capsys) -> None:
+def test_same_name_twice_gets_a_suffix(
+    cached_model, quick_figures, tmp_path, capsys
+) -> None:
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         (tmp_path / sub / "dog.jpg").write_bytes(DOG.read_bytes())
     out = tmp_path / "out"
-    code = run(tmp_path / "a", tmp_path / "b/dog.jpg", "--out", out, "--size", "48")
+    options = ["--out", out, "--size", "48", "--layers", "stem"]
+    code = run(tmp_path / "a", tmp_path / "b/dog.jpg", *options)
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["dog", "dog-2", "index.html"]
     summary = json.loads((out / "dog-2" / "summary.json").read_text())
@@ -147,7 +148,9 @@ def test_same_name_twice_gets_a_suffix(cached_model, tmp_path, capsys) -> None:
     ]
 
 
-def test_failure_leaves_nothing_behind(cached_model, tmp_path, capsys) -> None:
+def test_failure_leaves_nothing_behind(
+    cached_model, quick_figures, tmp_path, capsys
+) -> None:
     code = run(DOG, "--out", tmp_path, "--size", "48", "--channels", "3,40")
     assert code == 2
     assert list(tmp_path.iterdir()) == []  # no gallery, no temporary folder
