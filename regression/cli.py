@@ -38,10 +38,10 @@ examples:
   python -m regression compare --seeds 100 --drop B
   python -m regression mlp --standardize --lang zh
 
-caveat: feature B is 1000 (Bk - 0.63)^2, where Bk is the share of Black residents by
-town. It encodes a racial assumption of the 1978 model, and scikit-learn removed the
-Boston data set (load_boston, version 1.2) partly for this reason. It is kept only to
-reproduce the tutorial; --drop B removes it.
+caveat: feature B encodes race. It is 1000 (Bk - 0.63)^2, where Bk is the share of
+Black residents by town, a racial assumption built into the 1978 model; scikit-learn
+removed the Boston data set (load_boston, version 1.2) partly for this reason. It is
+kept only to reproduce the tutorial; --drop B removes it.
 
 known limitations:
   - with raw features, 1000 epochs of Adam leave the linear network far from its
