@@ -97,14 +97,16 @@ def layer_figure(grid: Grid, path: Path, dpi: int = 200) -> None:
 
     # labels scale with the tiles; below 5 pt they would be unreadable, so leave them
     fontsize = min(11.0, grid.tile[1] * scale * 72 / 5)
-    if fontsize >= 5:
+    labelled = fontsize >= 5
+    if labelled:
         label_tiles(ax, grid, fontsize)
 
     count, total = len(grid.channels), grid.shape[0]
     shown = f"all {total}" if count == total else f"{count} of {total}"
     fig.suptitle(
         f"{grid.layer_name}: activation {shape_text(grid.shape)} (C×H×W), "
-        f"{shown} channels by mean activation\n{scale_text(grid)}",
+        f"{shown} channels by mean activation\n{scale_text(grid)}"
+        + ("" if labelled else "; too many tiles to label: order in summary.json"),
         fontsize=12,
         y=1 - 0.08 / fig_h,
         va="top",
@@ -237,7 +239,7 @@ def overlay_figure(columns: list[Grid], title: str, path: Path, dpi: int = 200) 
     fig, axes = plt.subplots(
         1,
         len(columns),
-        figsize=(16, column_inches * height / width + 1.3),
+        figsize=(16, column_inches * height / width + 0.9),
         squeeze=False,
         layout="constrained",
     )

@@ -101,16 +101,20 @@ def colour_range(
 
 
 def normalise(
-    feature_maps: torch.Tensor, low: torch.Tensor, high: torch.Tensor
+    feature_maps: torch.Tensor,
+    low: torch.Tensor,
+    high: torch.Tensor,
+    signed: bool = False,
 ) -> torch.Tensor:
-    """Scale each K×H×W feature map to [0, 1] by its range; a flat range gives flat 0.5.
+    """Scale each K×H×W feature map to [0, 1] by its range; no range gives a flat map.
 
     A dead or constant channel under `--scale channel` has low == high: it becomes a
-    flat tile at mid-scale (white for signed layers), never NaN.
+    flat tile, never NaN: at the bottom of a non-negative scale (a dead ReLU is 0),
+    and at the white middle of a signed one.
     """
     span = (high - low).view(-1, 1, 1)
     scaled = (feature_maps - low.view(-1, 1, 1)) / span.clamp_min(1e-12)
-    flat = torch.full_like(scaled, 0.5)
+    flat = torch.full_like(scaled, 0.5 if signed else 0.0)
     return torch.where(span > 0, scaled, flat).clamp(0, 1)  # K×H×W
 
 
@@ -159,7 +163,7 @@ def render_grid(
     chosen = choose_channels(activation, channels, layer_name)  # K
     signed = bool(activation.min() < 0)
     low, high = colour_range(activation, chosen, scale, signed)
-    scaled = normalise(activation[chosen], low, high)  # K×H×W
+    scaled = normalise(activation[chosen], low, high, signed)  # K×H×W
 
     # enlarge small maps so that every layer's tiles are drawn at a similar size
     height, width = activation.shape[1:]
@@ -223,7 +227,7 @@ def render_overlay(
     chosen = choose_channels(activation, count, layer_name)  # K
     signed = bool(activation.min() < 0)
     low, high = colour_range(activation, chosen, scale, signed)
-    scaled = normalise(activation[chosen], low, high)  # K×h×w
+    scaled = normalise(activation[chosen], low, high, signed)  # K×h×w
 
     # align_corners=False: each feature map covers the photo edge to edge
     size = photo.shape[1:]

@@ -96,7 +96,7 @@ def test_channel_scale_ranges_each_channel_and_dead_is_flat() -> None:
     expected = [
         colours("viridis", MAPS[0] / 3.0),
         colours("viridis", MAPS[1] / 1.5),  # its own max, not the layer's
-        colours("viridis", np.full((2, 2), 0.5)),  # dead: flat mid-scale, not NaN
+        colours("viridis", np.zeros((2, 2))),  # dead: flat at the bottom, not NaN
     ]
     tiles = [enlarge(t, FACTOR) for t in expected]
     np.testing.assert_array_equal(grid.image, expected_grid(tiles, 2, 2))
@@ -108,8 +108,14 @@ def test_constant_layer_is_flat_not_nan() -> None:
     tile = grid.image[
         PADDING : PADDING + grid.tile[0], PADDING : PADDING + grid.tile[1]
     ]
-    assert (tile == colours("viridis", 0.5)).all()
+    assert (tile == colours("viridis", 0.0)).all()
     assert grid.means == [4.0, 4.0]
+    activation = torch.zeros(2, 3, 3)
+    activation[1] = -1.0  # a signed layer whose first channel is dead
+    signed = render_grid(activation, "dead", channels=2, scale="channel")
+    assert signed.channels == [0, 1]
+    tile = signed.image[PADDING : PADDING + 48, PADDING : PADDING + 48]
+    assert (tile == colours("RdBu_r", 0.5)).all()  # flat white: zero
 
 
 def test_signed_layer_is_symmetric_around_zero() -> None:
