@@ -175,8 +175,9 @@ def _write_gradients(
     for i in reversed(range(len(kernels))):
         torch.bmm(inputs[i].transpose(1, 2), delta, out=grad_kernels[i])  # (S, in, out)
         if i > 0:
-            # through the ReLU: its input was positive exactly where its output is
-            delta = torch.bmm(delta, kernels[i].transpose(1, 2)).mul_(inputs[i] > 0)
+            # through the ReLU, whose slope sign(relu(z)) is 1 where z > 0, else 0;
+            # a float mask: multiplying by a bool one was 8x slower
+            delta = torch.bmm(delta, kernels[i].transpose(1, 2)).mul_(inputs[i].sign())
     return residual
 
 
