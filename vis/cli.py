@@ -77,9 +77,9 @@ def parse_device(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="python -m vis",
-        description="Record every chosen layer of a pretrained CNN on your photos and "
-        "write a gallery of activation grids: edges and colours in early layers, "
-        "parts further down.",
+        description="Record every chosen layer of a pretrained CNN on your photos and\n"
+        "write a gallery of activation grids: edges and colours in early layers,\n"
+        "parts further down. Each photo gets OUT/<photo name>/index.html.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -198,8 +198,8 @@ def layers_section(writer: GalleryWriter, run: PhotoRun) -> tuple[list, dict]:
         render_grid(a, layer_name, settings.channels, settings.scale)
         for layer_name, a in run.activations.items()
     ]
+    note_short_layers(writer, grids)
     for i, grid in enumerate(grids, start=1):
-        check_count(writer, grid)
         file = layer_file(i, grid.layer_name)
         layer_figure(grid, run.folder / file, settings.dpi)
         shown = ", ".join(map(str, grid.channels))
@@ -212,14 +212,21 @@ def layers_section(writer: GalleryWriter, run: PhotoRun) -> tuple[list, dict]:
     return entries, {"layers": layers}
 
 
-def check_count(writer: GalleryWriter, grid: Grid) -> None:
-    """Note once when --channels K asks for more channels than a layer has."""
+def note_short_layers(writer: GalleryWriter, grids: list[Grid]) -> None:
+    """One note when --channels K asks for more channels than some layers have."""
     wanted = writer.settings.channels
-    if isinstance(wanted, int) and wanted > grid.shape[0]:
+    if not isinstance(wanted, int):
+        return
+    short = [g.layer_name for g in grids if g.shape[0] < wanted]
+    if short:
         default = "" if "channels" in writer.settings.given else " (the default)"
+        names = ", ".join(short[:3]) + (
+            f" and {len(short) - 3} more" if len(short) > 3 else ""
+        )
+        verb = "has" if len(short) == 1 else "have"
         writer.note(
-            f"layer {grid.layer_name} has {grid.shape[0]} channels, fewer than "
-            f"--channels {wanted}{default}: showing all {grid.shape[0]}"
+            f"{names} {verb} fewer channels than --channels {wanted}{default}: "
+            "showing all of them"
         )
 
 
