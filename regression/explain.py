@@ -52,12 +52,14 @@ def formula_table(
     effect = coef * std
     agrees = np.sign(coef) == np.sign(coef_lstsq)
 
-    terms = " ".join(
+    # "-0.0950*CRIM + 0.0876*ZN - ...": the first sign hugs its number
+    terms = [
         f"{'+' if w >= 0 else '-'} {abs(w):.4f}*{name}"
         for w, name in zip(coef, feature_names, strict=True)
-    )
+    ]
+    terms[0] = terms[0].removeprefix("+ ").replace("- ", "-")
+    formula = f"{TARGET_NAME} ($1000s) ≈ {' '.join(terms)}"
     scale = "standardized" if standardized else "raw"
-    formula = f"{TARGET_NAME} ($1000s) ≈ {terms.removeprefix('+ ')}"
     lines = [
         textwrap.fill(formula, width=88, subsequent_indent=" " * 4),
         f"features: {scale}; a weight is $1000s per unit of its feature"
