@@ -113,6 +113,8 @@ class GalleryWriter:
 
     def write(self, path: Path, name: str) -> tuple[Path, PhotoRun]:
         """Write `out/name/` for the photo at `path`; returns the folder and the run."""
+        from .figures import finish_saving
+
         out = self.settings.out
         seconds: dict[str, float] = {}
         run = self.run(path, name, seconds)
@@ -122,10 +124,13 @@ class GalleryWriter:
         try:
             figures: list[FigureEntry] = []
             run.summary = self.base_summary(run)
-            for section in self.sections:
-                entries, keys = section(self, run)
-                figures += entries
-                run.summary.update(keys)
+            try:
+                for section in self.sections:
+                    entries, keys = section(self, run)
+                    figures += entries
+                    run.summary.update(keys)
+            finally:
+                finish_saving()  # every PNG on disk (or its error raised) first
             seconds["render"] = time.perf_counter() - start
 
             start = time.perf_counter()
