@@ -8,7 +8,15 @@ import torch
 
 from regression.data import load_split
 from regression.models import kernels
-from regression.train import glorot_uniform, train_batched, train_plain
+from regression.train import (
+    BETAS,
+    EPS,
+    _FlatAdam,
+    _fused_adam_works,
+    glorot_uniform,
+    train_batched,
+    train_plain,
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +97,23 @@ def test_training_restores_the_torch_thread_count(split):
     before = torch.get_num_threads()
     _train(split, "linear", [0], epochs=1)
     assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_flat_adam_matches_torch_optim_adam(fused):
+    if fused and not _fused_adam_works():
+        pytest.skip("this torch has no fused Adam kernel for CPU tensors")
+    generator = torch.Generator().manual_seed(0)
+    start = torch.randn(140, generator=generator)
+    adam = _FlatAdam(start.clone(), lr=1e-3)
+    adam.fused = fused
+
+    param = start.clone().requires_grad_()
+    reference = torch.optim.Adam([param], lr=1e-3, betas=BETAS, eps=EPS)
+    for step in range(50):
+        # gradients over six orders of magnitude, as raw Boston features give
+        grad = torch.randn(140, generator=generator) * 10.0 ** (step % 6 - 3)
+        adam.step(grad)
+        param.grad = grad.clone()
+        reference.step()
+    torch.testing.assert_close(adam.params, param.detach(), rtol=1e-6, atol=1e-7)
