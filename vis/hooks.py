@@ -118,4 +118,4 @@ def record(
         return output, recorder.activations
     finally:
         for module, training in flags.items():
-            module.train(training)
+            module.training = training  # not train(): it recurses, O(n²)
