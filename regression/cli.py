@@ -46,6 +46,8 @@ kept only to reproduce the tutorial; --drop B removes it.
 known limitations:
   - with raw features, 1000 epochs of Adam leave the linear network far from its
     optimum: test MSE ~34 against 23.83 for least squares; seeds differ by +-3.
+  - --standardize centres the features; the bias-free linear network then cannot fit
+    the mean price (test MSE ~517). The MLP copes (~21).
   - 102 test rows: one run's MSE says little; compare the spread over seeds.
   - same recipe as the tutorial's Keras code, not the same random numbers: no seed
     reproduces its exact runs (linear 31.94, MLP 27.40).
@@ -219,6 +221,12 @@ def run(command: str, settings: Settings) -> int:
         print(_settings_line(command, settings))
         if settings.data is None:
             print(f"no --data given: using the bundled Boston table {bundled_csv()}")
+        if settings.standardize and "linear" in settings.models:
+            print(
+                "warning: --standardize centres the features and the linear network "
+                "has no bias, so it cannot fit the mean price (test MSE ~500)",
+                file=sys.stderr,
+            )
         n_rows = len(split.y_train) + len(split.y_test)
         print(
             f"data: {n_rows} rows -> {len(split.y_train)} train / {len(split.y_test)} "

@@ -105,10 +105,12 @@ def test_weights_are_saved_per_model_and_readable(compare_run):
 
 
 def test_stdout_starts_with_settings_and_ends_with_the_gallery(tmp_path, capsys):
-    assert _run(tmp_path, "linear", *FAST, "--drop", "B") == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    assert _run(tmp_path, "linear", *FAST, "--drop", "B", "--standardize") == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
     assert lines[0].startswith("regression linear: models=linear seeds=2 (0..1)")
-    assert "drop=B" in lines[0]
+    assert "features=standardized drop=B" in lines[0]
+    assert "warning: --standardize centres the features" in captured.err
     assert lines[-1] == f"gallery: {tmp_path / 'gallery' / 'index.html'}"
     assert any(
         line.startswith("least squares test MSE, no intercept:") for line in lines
