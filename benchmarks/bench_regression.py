@@ -7,8 +7,10 @@ Measures in one run, on CPU, with the tutorial's recipe (1000 epochs, minibatche
   (b) the batched trainer with one seed of each model;
   (c) the batched trainer with 100 seeds of each model, as `compare --seeds 100` runs.
 Prints seconds, the ratios against (a) and the targets of issue 2 (one seed <= 1.5 s;
-100 seeds of both models <= 15 s). The plain loop runs with torch's default thread
-count; the batched trainer runs on one thread (see train._one_thread). Each line gives
+100 seeds of both models <= 15 s). Both run on one thread: the batched trainer always
+does (see train._one_thread), and the plain loop is timed the same way because with
+torch's two default threads every tiny op waits at a barrier, which on a shared 2-core
+machine made it 10-20x slower and the ratios meaningless. Each line gives
 wall-clock seconds and, in brackets, this process's CPU seconds: on a shared machine the
 wall clock also counts time spent waiting for a core, the CPU time does not.
 Usage: python benchmarks/bench_regression.py [--epochs N] [--seeds N]
@@ -41,6 +43,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=100)
     args = parser.parse_args()
 
+    torch.set_num_threads(1)
     split = load_split()
     data = (split.X_train, split.y_train, split.X_test, split.y_test)
     print(
