@@ -75,7 +75,10 @@ def finish_saving() -> None:
 
 def add_colour_bar(fig: plt.Figure, cax, grid: Grid) -> None:
     mappable = ScalarMappable(Normalize(grid.vmin, grid.vmax), cmap=grid.cmap)
-    bar = fig.colorbar(mappable, cax=cax)
+    # five ticks, ends and middle included (0 for signed layers): enough to read,
+    # and matplotlib's ticks are a large share of a figure's drawing time
+    ticks = np.linspace(grid.vmin, grid.vmax, 5)
+    bar = fig.colorbar(mappable, cax=cax, ticks=ticks, format="%.3g")
     if grid.scale == "layer":
         bar.set_label("activation")
     else:

@@ -140,6 +140,78 @@ def grid_shape(count: int, aspect: float = 1.0) -> tuple[int, int]:
     return rows, cols
 
 
+@dataclass
+class Scaled:
+    """The chosen feature maps of one layer, scaled to [0, 1] for the colormap."""
+
+    activation: torch.Tensor  # C×H×W, float
+    chosen: torch.Tensor  # K channel indices
+    maps: torch.Tensor  # K×H×W in [0, 1]
+    signed: bool
+    low: torch.Tensor  # K: the value drawn at 0
+    high: torch.Tensor  # K: the value drawn at 1
+    scale: Scale
+
+    @property
+    def cmap(self) -> str:
+        return DIVERGING_CMAP if self.signed else SEQUENTIAL_CMAP
+
+
+def scale_channels(
+    activation: torch.Tensor, layer_name: str, channels: Channels, scale: Scale
+) -> Scaled:
+    """Rank and choose the channels of a C×H×W activation and scale them to [0, 1]."""
+    if activation.dim() != 3:
+        raise ValueError(
+            f"layer {layer_name} gives a {activation.dim()}-D activation per photo "
+            f"{tuple(activation.shape)}, not C×H×W feature maps; pick a convolutional "
+            "layer (see --list-layers)"
+        )
+    activation = activation.float()
+    chosen = choose_channels(activation, channels, layer_name)  # K
+    signed = bool(activation.min() < 0)
+    low, high = colour_range(activation, chosen, scale, signed)
+    maps = normalise(activation[chosen], low, high, signed)  # K×H×W
+    return Scaled(activation, chosen, maps, signed, low, high, scale)
+
+
+def tile(tiles: torch.Tensor, cols: int) -> torch.Tensor:
+    """K×3×h×w uint8 tiles as one padded 3×H×W grid, `cols` tiles a row."""
+    image = make_grid(tiles, nrow=cols, padding=PADDING, pad_value=PAD_VALUE)
+    if len(tiles) == 1:  # make_grid returns a lone tile unpadded; pad it like the rest
+        image = torch.nn.functional.pad(image, [PADDING] * 4, value=PAD_VALUE)
+    return image
+
+
+def finish(
+    scaled: Scaled, image: torch.Tensor, layer_name: str, cols: int, size
+) -> Grid:
+    """Copy the finished grid and the shown channels' numbers to the host."""
+    maps = scaled.activation[scaled.chosen]
+    stats = torch.stack([maps.mean(dim=(1, 2)), maps.amax(dim=(1, 2))]).cpu()  # 2×K
+    if scaled.scale == "layer":
+        vmin, vmax = float(scaled.low[0]), float(scaled.high[0])
+    else:  # the colour bar shows each channel's range as fractions of its extremes
+        vmin, vmax = (-1.0 if scaled.signed else 0.0), 1.0
+    count = len(scaled.chosen)
+    return Grid(
+        image=image.permute(1, 2, 0).cpu().numpy(),
+        layer_name=layer_name,
+        shape=tuple(scaled.activation.shape),
+        channels=scaled.chosen.cpu().tolist(),
+        means=stats[0].tolist(),
+        maxima=stats[1].tolist(),
+        rows=math.ceil(count / cols),
+        cols=cols,
+        tile=tuple(size),
+        scale=scaled.scale,
+        cmap=scaled.cmap,
+        signed=scaled.signed,
+        vmin=vmin,
+        vmax=vmax,
+    )
+
+
 def render_grid(
     activation: torch.Tensor,
     layer_name: str,
@@ -153,57 +225,19 @@ def render_grid(
     Args:
         cols: tiles per row; None picks a layout about `aspect` times wider than tall.
     """
-    if activation.dim() != 3:
-        raise ValueError(
-            f"layer {layer_name} gives a {activation.dim()}-D activation per photo "
-            f"{tuple(activation.shape)}, not C×H×W feature maps; pick a convolutional "
-            "layer (see --list-layers)"
-        )
-    activation = activation.float()
-    chosen = choose_channels(activation, channels, layer_name)  # K
-    signed = bool(activation.min() < 0)
-    low, high = colour_range(activation, chosen, scale, signed)
-    scaled = normalise(activation[chosen], low, high, signed)  # K×H×W
+    scaled = scale_channels(activation, layer_name, channels, scale)
 
     # enlarge small maps so that every layer's tiles are drawn at a similar size
-    height, width = activation.shape[1:]
+    height, width = scaled.maps.shape[1:]
     factor = max(1, math.ceil(MIN_TILE / max(height, width)))
-    cmap = DIVERGING_CMAP if signed else SEQUENTIAL_CMAP
-    tiles = apply_colormap(scaled, colormap_lut(cmap, activation.device))
+    lut = colormap_lut(scaled.cmap, activation.device)
+    tiles = apply_colormap(scaled.maps, lut)  # K×3×H×W
     tiles = tiles.repeat_interleave(factor, 2).repeat_interleave(factor, 3)
 
-    count = len(chosen)
-    if cols is None:
-        cols = grid_shape(count, aspect)[1]
-    cols = min(cols, count)
-    rows = math.ceil(count / cols)
-    image = make_grid(tiles, nrow=cols, padding=PADDING, pad_value=PAD_VALUE)
-    if count == 1:  # make_grid returns a lone tile unpadded; pad it like the rest
-        image = torch.nn.functional.pad(image, [PADDING] * 4, value=PAD_VALUE)
-
-    # one copy to the host for the numbers, one for the finished image
-    maps = activation[chosen]
-    stats = torch.stack([maps.mean(dim=(1, 2)), maps.amax(dim=(1, 2))]).cpu()  # 2×K
-    if scale == "layer":
-        vmin, vmax = float(low[0]), float(high[0])
-    else:  # the colour bar shows each channel's range as fractions of its extremes
-        vmin, vmax = (-1.0 if signed else 0.0), 1.0
-    return Grid(
-        image=image.permute(1, 2, 0).cpu().numpy(),
-        layer_name=layer_name,
-        shape=tuple(activation.shape),
-        channels=chosen.cpu().tolist(),
-        means=stats[0].tolist(),
-        maxima=stats[1].tolist(),
-        rows=rows,
-        cols=cols,
-        tile=(height * factor, width * factor),
-        scale=scale,
-        cmap=cmap,
-        signed=signed,
-        vmin=vmin,
-        vmax=vmax,
-    )
+    count = len(scaled.chosen)
+    cols = min(cols or grid_shape(count, aspect)[1], count)
+    size = (height * factor, width * factor)
+    return finish(scaled, tile(tiles, cols), layer_name, cols, size)
 
 
 def render_overlay(
@@ -217,52 +251,25 @@ def render_overlay(
     """The top `count` feature maps, upsampled bilinearly and blended over the photo.
 
     Where a channel is strong its colour covers the photo (up to `alpha`); where it
-    is near zero (or near white, for signed layers) the photo shows through.
+    is near zero (or near white, for signed layers) the photo shows through. The
+    tiles form one column: the overlay figure puts the layers side by side.
 
     Args:
         activation: C×h×w.
         photo: 3×H×W uint8, the exact pixels fed to the model, on the same device.
     """
-    activation = activation.float()
-    chosen = choose_channels(activation, count, layer_name)  # K
-    signed = bool(activation.min() < 0)
-    low, high = colour_range(activation, chosen, scale, signed)
-    scaled = normalise(activation[chosen], low, high, signed)  # K×h×w
+    scaled = scale_channels(activation, layer_name, count, scale)
 
     # align_corners=False: each feature map covers the photo edge to edge
     size = photo.shape[1:]
-    scaled = torch.nn.functional.interpolate(
-        scaled[:, None], size=size, mode="bilinear", align_corners=False
+    maps = torch.nn.functional.interpolate(
+        scaled.maps[:, None], size=size, mode="bilinear", align_corners=False
     )[:, 0].clamp(0, 1)  # K×H×W
-    cmap = DIVERGING_CMAP if signed else SEQUENTIAL_CMAP
-    colours = apply_colormap(scaled, colormap_lut(cmap, photo.device)).float()
-    strength = (2 * scaled - 1).abs() if signed else scaled  # K×H×W
+    colours = apply_colormap(maps, colormap_lut(scaled.cmap, photo.device)).float()
+    strength = (2 * maps - 1).abs() if scaled.signed else maps  # K×H×W
     weight = (alpha * strength)[:, None]  # K×1×H×W
     tiles = (photo.float() * (1 - weight) + colours * weight).round().to(torch.uint8)
-
-    # a column per layer: the overlay figure reads input → output left to right
-    image = make_grid(tiles, nrow=1, padding=PADDING, pad_value=PAD_VALUE)
-    if len(chosen) == 1:
-        image = torch.nn.functional.pad(image, [PADDING] * 4, value=PAD_VALUE)
-    maps = activation[chosen]
-    stats = torch.stack([maps.mean(dim=(1, 2)), maps.amax(dim=(1, 2))]).cpu()  # 2×K
-    vmin, vmax = float(low[0]), float(high[0])
-    return Grid(
-        image=image.permute(1, 2, 0).cpu().numpy(),
-        layer_name=layer_name,
-        shape=tuple(activation.shape),
-        channels=chosen.cpu().tolist(),
-        means=stats[0].tolist(),
-        maxima=stats[1].tolist(),
-        rows=len(chosen),
-        cols=1,
-        tile=tuple(size),
-        scale=scale,
-        cmap=cmap,
-        signed=signed,
-        vmin=vmin,
-        vmax=vmax,
-    )
+    return finish(scaled, tile(tiles, 1), layer_name, 1, size)
 
 
 def render_filters(weight: torch.Tensor, enlarge: int = 12) -> tuple[np.ndarray, int]:
@@ -286,7 +293,4 @@ def render_filters(weight: torch.Tensor, enlarge: int = 12) -> tuple[np.ndarray,
     tiles = (scaled * 255).round().to(torch.uint8)
     tiles = tiles.repeat_interleave(enlarge, 2).repeat_interleave(enlarge, 3)
     cols = grid_shape(len(tiles), aspect=2.0)[1]
-    image = make_grid(tiles, nrow=cols, padding=PADDING, pad_value=PAD_VALUE)
-    if len(tiles) == 1:
-        image = torch.nn.functional.pad(image, [PADDING] * 4, value=PAD_VALUE)
-    return image.permute(1, 2, 0).cpu().numpy(), cols
+    return tile(tiles, cols).permute(1, 2, 0).cpu().numpy(), cols

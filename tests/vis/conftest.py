@@ -33,8 +33,8 @@ def cached_model(lite0, monkeypatch):
 def quick_figures(monkeypatch):
     """Draw every figure at 30 dpi: for tests about files and messages, not pixels."""
     import vis.figures
-    import vis.gallery
+    import vis.sections
 
     save = vis.figures.save
-    monkeypatch.setattr(vis.gallery, "OVERVIEW_DPI", 30)
+    monkeypatch.setattr(vis.sections, "OVERVIEW_DPI", 30)
     monkeypatch.setattr(vis.figures, "save", lambda fig, path, dpi: save(fig, path, 30))
