@@ -1,36 +1,21 @@
 """Command line of `python -m regression`: compare, linear and mlp.
 
-Each command trains its model(s) over many seeds at once, prints the comparison with
-least squares and the tutorial, the learned formula and a forward pass by hand, then
-writes the gallery and the weights. User errors end as one `error: ...` line, status 2.
+The parser is built in `build_parser()` so tests can inspect it; `main` fills the
+Settings dataclass, hands it to `run.run` and turns a user error into one
+`error: ...` line on stderr with exit status 2, without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import fields
 from pathlib import Path
 
-import torch
-
-from . import figures
-from .data import bundled_csv, load_split
-from .explain import (
-    comparison,
-    format_walk,
-    formula_table,
-    forward_walk,
-    keras_summary,
-    per_seed_table,
-)
-from .gallery import check_folder, save_weights, staging, write_gallery
-from .models import least_squares
+from .run import run
 from .settings import MODEL_NAMES, Settings
-from .train import train_batched
 
-__all__ = ["build_parser", "main", "run"]
+__all__ = ["build_parser", "main", "settings_from_args"]
 
 EPILOG = """\
 examples:
@@ -193,118 +178,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     values = {name: getattr(args, name) for name in names}
     models = MODEL_NAMES if args.command == "compare" else (args.command,)
     return Settings(models=models, **values)
-
-
-def _settings_line(command: str, s: Settings) -> str:
-    features = "standardized" if s.standardize else "raw"
-    seeds = f"{s.seeds} ({s.seed}..{s.seed + s.seeds - 1})"
-    return (
-        f"regression {command}: models={','.join(s.models)} seeds={seeds} "
-        f"epochs={s.epochs} lr={s.lr:g} batch_size={s.batch_size} features={features} "
-        f"drop={','.join(s.drop) or 'none'} device={s.device} lang={s.lang} "
-        f"torch_threads={torch.get_num_threads()}"
-    )
-
-
-def run(command: str, settings: Settings) -> int:
-    """Train, print the results, write weights and gallery; return the exit status."""
-    settings.validate()
-    if settings.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available; use --device cpu")
-    if settings.lang == "zh" and figures.find_cjk_font() is None:
-        with figures.style("zh"):  # raises the error that names the font package
-            pass
-    check_folder(settings.weights_dir, "--weights-dir")
-    split = load_split(settings.data, settings.drop, settings.standardize)
-
-    with staging(settings.out) as folder:
-        print(_settings_line(command, settings))
-        if settings.data is None:
-            print(f"no --data given: using the bundled Boston table {bundled_csv()}")
-        if settings.standardize and "linear" in settings.models:
-            print(
-                "warning: --standardize centres the features and the linear network "
-                "has no bias, so it cannot fit the mean price (test MSE ~500)",
-                file=sys.stderr,
-            )
-        n_rows = len(split.y_train) + len(split.y_test)
-        print(
-            f"data: {n_rows} rows -> {len(split.y_train)} train / {len(split.y_test)} "
-            f"test (Keras split, RandomState(113)), {len(split.feature_names)} features"
-        )
-
-        results = {}
-        for name in settings.models:
-            start = time.perf_counter()
-            results[name] = train_batched(
-                name,
-                split.X_train,
-                split.y_train,
-                split.X_test,
-                split.y_test,
-                settings.seed_list,
-                settings.epochs,
-                settings.lr,
-                settings.batch_size,
-                settings.device,
-                progress=not settings.quiet,
-            )
-            seconds = time.perf_counter() - start
-            print(
-                f"{name} training time: {seconds:.1f} s, {settings.seeds} seeds at once"
-            )
-
-        lstsq = least_squares(
-            split.X_train, split.y_train, split.X_test, split.y_test, False
-        )
-        lstsq_i = least_squares(
-            split.X_train, split.y_train, split.X_test, split.y_test, True
-        )
-        texts = [("comparison", comparison(results, lstsq, lstsq_i))]
-        texts.append(("per seed", per_seed_table(results)))
-        print(
-            f"formula, summaries, walk and weights below are of seed {settings.seed}, "
-            f"the first of {settings.seeds} copies"
-        )
-        for name, result in results.items():
-            model = result.model(0)
-            texts.append(
-                (
-                    f"{name} summary",
-                    keras_summary(model, name, len(split.feature_names)),
-                )
-            )
-            if name == "linear":
-                coef = result.kernels[0][0, :, 0].double().numpy()
-                table = formula_table(
-                    coef,
-                    lstsq.coef,
-                    split.feature_names,
-                    split.X_train,
-                    settings.standardize,
-                    settings.lang,
-                )
-                texts.append(("linear network as a formula", table))
-            if name == "mlp":
-                walk = forward_walk(model, split.X_train[0], split.y_train[0])
-                texts.append(
-                    (
-                        "train row 0 through the MLP by hand",
-                        format_walk(walk, split.feature_names),
-                    )
-                )
-        for heading, text in texts:
-            print(f"\n== {heading}\n{text}")
-
-        write_gallery(folder, settings, split, results, lstsq, lstsq_i, texts)
-        print()
-        for result in results.values():
-            paths = save_weights(
-                settings.weights_dir, result, split.feature_names, settings.lang
-            )
-            print(f"weights: {', '.join(str(p) for p in paths)}")
-    print(f"gallery: {settings.out / 'index.html'}")
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 Every function returns a 16:9 matplotlib Figure drawn with the Agg backend; `save`
 writes it at 200 dpi without a timestamp, so the same run gives byte-identical PNGs.
-Labels come in English or Chinese (`lang="zh"` needs a CJK font: `find_cjk_font`).
+Labels come in English or Chinese (`lang="zh"` needs a CJK font, see labels.py).
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.font_manager as font_manager  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .labels import FIGURE_TEXT  # noqa: E402
+from .labels import FIGURE_TEXT, require_cjk_font  # noqa: E402
 from .train import TrainResult  # noqa: E402
 
 __all__ = [
     "DPI",
-    "find_cjk_font",
     "linear_weights",
     "loss_curves",
     "mlp_first_layer",
@@ -39,36 +37,6 @@ __all__ = [
 DPI = 200
 FIGSIZE = (12.8, 7.2)  # inches; 2560 x 1440 pixels at 200 dpi
 COLORS = {"linear": "tab:blue", "mlp": "tab:orange", "truth": "black"}
-
-# families tried in order; any one of them draws Chinese labels
-_CJK_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Noto Sans CJK JP",
-    "Noto Sans CJK TC",
-    "Source Han Sans SC",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "SimHei",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "Noto Sans SC",
-)
-
-
-def find_cjk_font() -> str | None:
-    """Name of an installed font family that can draw Chinese, or None."""
-    for attempt in range(2):
-        names = {entry.name for entry in font_manager.fontManager.ttflist}
-        for family in _CJK_FAMILIES:
-            if family in names:
-                return family
-        if attempt == 0:
-            # fonts installed after matplotlib built its font cache are not in it yet
-            for path in font_manager.findSystemFonts():
-                name = Path(path).name.lower()
-                if "cjk" in name or "wqy" in name or "sourcehan" in name:
-                    font_manager.fontManager.addfont(path)
-    return None
 
 
 @contextlib.contextmanager
@@ -86,16 +54,9 @@ def style(lang: str = "en") -> Iterator[None]:
         "axes.spines.right": False,
         "axes.grid": True,
         "grid.alpha": 0.3,
-        "svg.hashsalt": "regression",
     }
     if lang == "zh":
-        family = find_cjk_font()
-        if family is None:
-            raise ValueError(
-                "--lang zh: no font that can draw Chinese is installed; install one, "
-                "e.g. Debian/Ubuntu's fonts-noto-cjk (apt-get install fonts-noto-cjk)"
-            )
-        rc["font.family"] = [family, "DejaVu Sans"]
+        rc["font.family"] = [require_cjk_font(), "DejaVu Sans"]
         rc["axes.unicode_minus"] = False
     with plt.rc_context(rc):
         yield
@@ -122,15 +83,9 @@ def truth_vs_prediction(
     color = COLORS[result.model_name]
     fig, ax = plt.subplots(figsize=FIGSIZE, layout="constrained")
     if len(y_pred) > 1:
-        ax.fill_between(
-            rows,
-            y_pred.min(0),
-            y_pred.max(0),
-            color=color,
-            alpha=0.2,
-            lw=0,
-            label=t["band"].format(n=len(y_pred)),
-        )
+        band = t["band"].format(n=len(y_pred))
+        low, high = y_pred.min(0), y_pred.max(0)
+        ax.fill_between(rows, low, high, color=color, alpha=0.2, lw=0, label=band)
     ax.plot(rows, y_test, "o-", color=COLORS["truth"], ms=4, lw=1.5, label=t["truth"])
     ax.plot(
         rows, y_pred[0], color=color, label=t["prediction"].format(seed=result.seeds[0])

@@ -1,10 +1,15 @@
-"""Every label a figure or the gallery shows, in English and Chinese.
+"""Every label a figure or the gallery shows, in English and Chinese, and the font
+that draws the Chinese ones.
 
 Kept apart from the drawing code so a translation can be checked in one place; the
 feature descriptions live with the data in `data.py`.
 """
 
-__all__ = ["CAPTIONS", "FIGURE_TEXT"]
+from pathlib import Path
+
+from matplotlib import font_manager
+
+__all__ = ["CAPTIONS", "FIGURE_TEXT", "find_cjk_font", "require_cjk_font"]
 
 # titles, axis labels and legend entries; {fields} are filled in by figures.py
 FIGURE_TEXT = {
@@ -111,3 +116,37 @@ CAPTIONS = {
         "测试集 MSE 在每轮之后计算（虚线）：种子均值与最小–最大范围，对数坐标。",
     },
 }
+
+# families tried in order; any one of them draws Chinese labels
+_CJK_FAMILIES = (
+    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Source Han Sans SC",
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei",
+    "PingFang SC", "Noto Sans SC",
+)  # fmt: skip
+
+
+def find_cjk_font() -> str | None:
+    """Name of an installed font family that can draw Chinese, or None."""
+    for attempt in range(2):
+        names = {entry.name for entry in font_manager.fontManager.ttflist}
+        for family in _CJK_FAMILIES:
+            if family in names:
+                return family
+        if attempt == 0:
+            # fonts installed after matplotlib built its font cache are not in it yet
+            for path in font_manager.findSystemFonts():
+                name = Path(path).name.lower()
+                if "cjk" in name or "wqy" in name or "sourcehan" in name:
+                    font_manager.fontManager.addfont(path)
+    return None
+
+
+def require_cjk_font() -> str:
+    """The CJK font family to use; ValueError naming a package if none is installed."""
+    family = find_cjk_font()
+    if family is None:
+        raise ValueError(
+            "--lang zh: no font that can draw Chinese is installed; install one, "
+            "e.g. Debian/Ubuntu's fonts-noto-cjk (apt-get install fonts-noto-cjk)"
+        )
+    return family

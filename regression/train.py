@@ -21,11 +21,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .adam import BETAS, EPS, FlatAdam
 from .models import build_model, layer_sizes, load_kernels
 
 __all__ = [
-    "BETAS",
-    "EPS",
     "TrainResult",
     "forward",
     "glorot_uniform",
@@ -33,9 +32,6 @@ __all__ = [
     "train_batched",
     "train_plain",
 ]
-
-BETAS = (0.9, 0.999)
-EPS = 1e-7  # Keras' default epsilon; torch.optim.Adam's own default is 1e-8
 
 
 def glorot_uniform(
@@ -110,60 +106,6 @@ def _one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def _fused_adam_works() -> bool:
-    """Whether torch has the one-kernel Adam update for CPU tensors (torch >= 2.4)."""
-    x = torch.zeros(1)
-    try:
-        torch._fused_adam_(
-            [x], [x.clone()], [x.clone()], [x.clone()], [], [torch.ones(())],
-            lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8,
-            amsgrad=False, maximize=False,
-        )  # fmt: skip
-    except (AttributeError, RuntimeError, NotImplementedError):
-        return False
-    return True
-
-
-class _FlatAdam:
-    """Adam over one flat tensor of parameters, as torch.optim.Adam computes it.
-
-    `step` spells out the update; where torch has it, the same update runs as one fused
-    kernel (what torch.optim.Adam(fused=True) calls), because on a one-seed run the
-    seven elementwise passes cost as much time as the gradients. Keras adds eps to the
-    uncorrected sqrt(v) instead; that moves eps by a factor sqrt(1 - 0.999^t), which is
-    negligible at eps = 1e-7.
-    """
-
-    def __init__(self, params: torch.Tensor, lr: float) -> None:
-        self.params = params
-        self.lr = lr
-        self.m = torch.zeros_like(params)
-        self.v = torch.zeros_like(params)
-        self.denom = torch.zeros_like(params)
-        self.t = 0
-        self.fused = _fused_adam_works()
-        self.step_count = torch.zeros((), device=params.device)  # for the fused kernel
-
-    def step(self, grad: torch.Tensor) -> None:
-        beta1, beta2 = BETAS
-        self.t += 1
-        if self.fused:
-            self.step_count.fill_(self.t)
-            torch._fused_adam_(
-                [self.params], [grad], [self.m], [self.v], [], [self.step_count],
-                lr=self.lr, beta1=beta1, beta2=beta2, weight_decay=0.0, eps=EPS,
-                amsgrad=False, maximize=False,
-            )  # fmt: skip
-            return
-
-        self.m.lerp_(grad, 1 - beta1)
-        self.v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        bias_correction1 = 1 - beta1**self.t
-        bias_correction2_sqrt = math.sqrt(1 - beta2**self.t)
-        torch.sqrt(self.v, out=self.denom).div_(bias_correction2_sqrt).add_(EPS)
-        self.params.addcdiv_(self.m, self.denom, value=-self.lr / bias_correction1)
 
 
 def _kernel_views(
@@ -262,7 +204,7 @@ def train_batched(
     n_seeds = len(seeds)
     kernels = _kernel_views(params, n_seeds, sizes)
     grad_kernels = _kernel_views(grads, n_seeds, sizes)
-    adam = _FlatAdam(params, lr)
+    adam = FlatAdam(params, lr)
 
     train_loss = torch.empty(epochs, n_seeds, device=device)
     test_loss = torch.empty(epochs, n_seeds, device=device)

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from regression import cli, figures, gallery
+from regression import cli, gallery, labels
+from regression import run as pipeline
 from regression.data import bundled_csv
 
 FAST = ["--epochs", "3", "--seeds", "2", "--quiet"]
@@ -216,7 +217,7 @@ def test_failure_while_writing_keeps_the_previous_gallery(
         (folder / "half.png").write_bytes(b"half")
         raise ValueError("disk full (simulated)")
 
-    monkeypatch.setattr(cli, "write_gallery", fail)
+    monkeypatch.setattr(pipeline, "write_gallery", fail)
     assert _run(tmp_path, "linear", "--epochs", "1", "--seeds", "1", "--quiet") == 2
     assert "disk full" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "gallery").iterdir()] == ["old.txt"]
@@ -224,7 +225,7 @@ def test_failure_while_writing_keeps_the_previous_gallery(
 
 
 def test_chinese_without_a_cjk_font_names_the_package(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(figures, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(labels, "find_cjk_font", lambda: None)
     assert _run(tmp_path, "mlp", *FAST, "--lang", "zh") == 2
     err = capsys.readouterr().err
     assert "fonts-noto-cjk" in err and err.count("\n") == 1
@@ -232,7 +233,7 @@ def test_chinese_without_a_cjk_font_names_the_package(tmp_path, capsys, monkeypa
 
 
 @pytest.mark.skipif(
-    figures.find_cjk_font() is None,
+    labels.find_cjk_font() is None,
     reason="no CJK font installed (Debian: apt-get install fonts-noto-cjk)",
 )
 def test_chinese_gallery_has_chinese_captions(tmp_path):

@@ -6,17 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from regression.adam import BETAS, EPS, FlatAdam, _fused_adam_works
 from regression.data import load_split
 from regression.models import kernels
-from regression.train import (
-    BETAS,
-    EPS,
-    _FlatAdam,
-    _fused_adam_works,
-    glorot_uniform,
-    train_batched,
-    train_plain,
-)
+from regression.train import glorot_uniform, train_batched, train_plain
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +98,7 @@ def test_flat_adam_matches_torch_optim_adam(fused):
         pytest.skip("this torch has no fused Adam kernel for CPU tensors")
     generator = torch.Generator().manual_seed(0)
     start = torch.randn(140, generator=generator)
-    adam = _FlatAdam(start.clone(), lr=1e-3)
+    adam = FlatAdam(start.clone(), lr=1e-3)
     adam.fused = fused
 
     param = start.clone().requires_grad_()
