@@ -8,6 +8,7 @@ Settings dataclass, hands it to `run.run` and turns a user error into one
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -199,3 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: --out left as it was", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # stdout was closed early (`| head`); silence the final flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("stdout closed early: --out left as it was", file=sys.stderr)
+        return 1
