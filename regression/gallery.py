@@ -255,14 +255,9 @@ def save_weights(
     column per hidden unit, then a row `output` holding W1, each hidden unit's weight
     into the output.
     """
-    weights_dir.mkdir(parents=True, exist_ok=True)
-    model = result.model(0)
-    stem = weights_dir / f"boston_{result.model_name}"
-
     # saved from memory: torch.save names the archive after the file it writes
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    _atomic_write(stem.with_suffix(".pt"), buffer.getvalue())
+    state = io.BytesIO()
+    torch.save(result.model(0).state_dict(), state)
 
     rows = io.StringIO()
     writer = csv.writer(rows, lineterminator="\n")
@@ -277,5 +272,16 @@ def save_weights(
         for name, row in zip(feature_names, W0, strict=True):
             writer.writerow(["W0", name, *[f"{w:.6f}" for w in row]])
         writer.writerow(["W1", "output", *[f"{w:.6f}" for w in W1[:, 0]]])
-    _atomic_write(stem.with_suffix(".csv"), rows.getvalue().encode("utf-8"))
-    return [stem.with_suffix(".pt"), stem.with_suffix(".csv")]
+
+    stem = weights_dir / f"boston_{result.model_name}"
+    paths = [stem.with_suffix(".pt"), stem.with_suffix(".csv")]
+    try:
+        weights_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(paths[0], state.getvalue())
+        _atomic_write(paths[1], rows.getvalue().encode("utf-8"))
+    except OSError as e:
+        raise ValueError(
+            f"--weights-dir {weights_dir}: cannot write ({e.strerror}); "
+            "choose a folder you can write to"
+        ) from e
+    return paths

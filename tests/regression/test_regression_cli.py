@@ -195,6 +195,35 @@ def test_out_that_is_a_file_is_refused(tmp_path, capsys):
     assert (tmp_path / "gallery").read_text() == "not a folder"
 
 
+def test_weights_dir_inside_a_file_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    file, weights_dir = tmp_path / "file", tmp_path / "file" / "w"
+    argv = ["linear", "--out", str(tmp_path / "g"), "--weights-dir", str(weights_dir)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"error: --weights-dir {weights_dir}: {file} is a file, not a folder\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_unwritable_weights_dir_keeps_the_previous_gallery(
+    tmp_path, capsys, monkeypatch
+):
+    def refuse(path, data):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(gallery, "_atomic_write", refuse)
+    assert _run(tmp_path, "linear", "--epochs", "1", "--seeds", "1", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: --weights-dir {tmp_path / 'w'}: cannot write (Permission denied); "
+        "choose a folder you can write to\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]  # created, empty
+    assert list((tmp_path / "w").iterdir()) == []
+
+
 def test_out_in_an_unwritable_place_is_refused(tmp_path, capsys, monkeypatch):
     # root can write anywhere, so make the temporary folder fail the way chmod would
     def refuse(*args, **kwargs):
