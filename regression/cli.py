@@ -39,6 +39,7 @@ known limitations:
     reproduces its exact runs (linear 31.94, MLP 27.40).
   - the trainer hard-codes these two bias-free architectures (ReLU, MSE loss).
   - --lang zh figures need a CJK font (Debian: fonts-noto-cjk).
+  - --device cuda is untested: this project's machines have no GPU.
   - outputs are byte-identical for the same seed on the same machine and torch build.
 """
 
