@@ -53,10 +53,14 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-class _HelpFormatter(
-    argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
-):
-    """Defaults shown from the code, epilog kept as written."""
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Each option's default, read from the code, unless it is empty or off."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        empty = action.default is None or action.default is False
+        if empty or action.default == () or action.default == argparse.SUPPRESS:
+            return action.help or ""
+        return f"{action.help} (default: %(default)s)"
 
 
 def _drop_list(text: str) -> tuple[str, ...]:
@@ -105,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="CSV",
-        help="a CSV with the 13 Boston feature columns and MEDV "
-        "(default: the bundled table)",
+        help="a CSV with the 13 Boston feature columns and MEDV, instead of the "
+        "bundled table",
     )
     options.add_argument(
         "--drop",
