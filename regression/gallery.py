@@ -154,7 +154,11 @@ def _write_metrics(
 
 
 def _write_index(
-    path: Path, title: str, entries: list[tuple[str, str]], texts: list[tuple[str, str]]
+    path: Path,
+    title: str,
+    notes: list[str],
+    entries: list[tuple[str, str]],
+    texts: list[tuple[str, str]],
 ) -> None:
     parts = [
         "<!doctype html>",
@@ -164,6 +168,7 @@ def _write_index(
         "img{width:100%;}figure{margin:0 0 3em 0;}pre{font-size:13px;overflow-x:auto;}"
         "</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
+        *[f"<p>{html.escape(note)}</p>" for note in notes],
     ]
     for filename, caption in entries:
         parts.append(
@@ -236,7 +241,8 @@ def write_gallery(
         json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     title = "Boston housing: " + " and ".join(results) + f", {settings.seeds} seeds"
-    _write_index(folder / "index.html", title, entries, texts)
+    notes = [CAPTIONS[lang]["caveat_b"]] if "B" in split.feature_names else []
+    _write_index(folder / "index.html", title, notes, entries, texts)
     return sorted(folder.iterdir())
 
 

@@ -82,7 +82,8 @@ FIGURE_TEXT = {
     },
 }
 
-# one caption per figure of index.html, keyed by file name without the model suffix
+# one caption per figure of index.html, keyed by file name without the model suffix,
+# and the note on feature B shown above them
 CAPTIONS = {
     "en": {
         "truth_vs_prediction": "{model}: true price (black) and prediction of seed "
@@ -96,6 +97,9 @@ CAPTIONS = {
         "per feature, one column per hidden unit; red adds, blue subtracts.",
         "test_mse_across_seeds": "Test MSE of every seed (dots, box = quartiles), "
         "the tutorial's single runs (stars) and the least-squares fits (lines).",
+        "caveat_b": "Feature B encodes race: it is 1000 (Bk - 0.63)^2, where Bk is the "
+        "share of Black residents by town, a racial assumption of the 1978 model. It "
+        "is kept only to reproduce the tutorial; --drop B removes it.",
         "loss_curves": "Train MSE averaged over each epoch's minibatches, what Keras "
         "reports as loss (solid), and test MSE after each epoch (dashed): mean over "
         "seeds with the min-max band, log scale.",
@@ -112,6 +116,9 @@ CAPTIONS = {
         "每列一个隐藏单元；红色为正，蓝色为负。",
         "test_mse_across_seeds": "每个种子的测试 MSE（点，箱体为四分位），"
         "教程的单次结果（星）与最小二乘（线）。",
+        "caveat_b": "特征 B 编码了种族：它等于 1000 (Bk - 0.63)^2，"
+        "Bk 为城镇黑人居民比例，是 1978 年模型中的种族假设。"
+        "保留它只为复现教程；--drop B 可去掉它。",
         "loss_curves": "训练集 MSE 为每轮各小批量的平均（即 Keras 的 loss，实线），"
         "测试集 MSE 在每轮之后计算（虚线）：种子均值与最小–最大范围，对数坐标。",
     },

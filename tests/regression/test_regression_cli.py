@@ -58,6 +58,7 @@ def test_compare_writes_every_figure_and_table(compare_run):
     for name in FIGURES:
         assert f'src="{name}"' in html
     assert html.count("<figcaption>") == len(FIGURES)
+    assert "Feature B encodes race" in html
 
 
 def test_summary_json_has_the_issues_fields(compare_run):
@@ -119,6 +120,7 @@ def test_stdout_starts_with_settings_and_ends_with_the_gallery(tmp_path, capsys)
     summary = json.loads((tmp_path / "gallery" / "summary.json").read_text())
     assert list(summary["models"]) == ["linear"] and "B" not in summary["features"]
     assert not (tmp_path / "gallery" / "mlp_first_layer.png").exists()
+    assert "encodes race" not in (tmp_path / "gallery" / "index.html").read_text()
 
 
 def test_help_states_the_b_caveat_and_known_limitations(capsys):
