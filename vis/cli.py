@@ -155,7 +155,55 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write activations.npz: the input and every recorded layer",
     )
     add("--quiet", action="store_true", help="no progress bar and no notes")
+
+    evidence = parser.add_argument_group("evidence: part detectors and decisions")
+    add = evidence.add_argument
+    add(
+        "--focus",
+        action="append",
+        default=[],
+        metavar="X0,Y0,X1,Y1",
+        help="a region of the photo in pixels (or fractions 0..1), e.g. around a "
+        "wheel; repeat for several. Scores every channel against it (IoU, share "
+        "inside) and shows the best channels",
+    )
+    add(
+        "--dream",
+        action="append",
+        default=[],
+        metavar="LAYER:CHANNEL",
+        help="feature visualisation of a channel by optimisation, or 'focus' for "
+        "the best focus channels; repeatable. About 20 s each on a 2-core CPU",
+    )
+    add(
+        "--dream-steps",
+        type=parse_steps,
+        default=256,
+        metavar="N",
+        help="optimisation steps per --dream image (default 256)",
+    )
+    add(
+        "--class",
+        dest="cam_classes",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also show Grad-CAM for this class (e.g. 'car wheel'); the top class "
+        "is always shown",
+    )
+    add(
+        "--cam-layer",
+        metavar="LAYER",
+        help="layer Grad-CAM reads (default: the last recorded layer)",
+    )
+    add("--no-gradcam", action="store_true", help="skip the Grad-CAM figure")
     return parser
+
+
+def parse_steps(text: str) -> int:
+    if not re.fullmatch(r"\d+", text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 1")
+    return int(text)
 
 
 def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
@@ -175,6 +223,12 @@ def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
         out=args.out,
         save_activations=args.save_activations,
         quiet=args.quiet,
+        focus=args.focus,
+        dream=args.dream,
+        dream_steps=args.dream_steps,
+        cam_classes=args.cam_classes,
+        cam_layer=args.cam_layer,
+        gradcam=not args.no_gradcam,
         given=given,
     )
 
@@ -186,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(args, argv)
     if not args.photos and not args.list_layers:
         parser.error("give at least one photo or folder, or --list-layers")
+    if "focus" in args.dream and not args.focus:
+        parser.error("--dream focus picks channels by --focus; add --focus X0,Y0,X1,Y1")
+    if args.no_gradcam and (args.cam_classes or args.cam_layer):
+        parser.error("--class and --cam-layer need Grad-CAM; drop --no-gradcam")
 
     from .run import list_layers, prepare, write_galleries
 

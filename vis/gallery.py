@@ -43,6 +43,7 @@ class GalleryWriter:
         self.device = device
         self.sections = sections if sections is not None else default_sections(settings)
         self.notes: list[str] = []  # run-wide remarks, each once
+        self.dream_cache: dict = {}  # (layer, channel, steps) -> DreamResult
         model.module.to(device)
 
     def note(self, line: str) -> None:

@@ -77,8 +77,26 @@ def prepare(settings: Settings, probe: bool = False) -> Session:
     if not settings.layers:
         how = "the model's" if model.default_layers else "evenly spaced by a probe:"
         notes.append(f"no --layers: {how} default progression of {len(layer_names)}")
+    check_evidence(settings, model, size, device)
     settings.size = size
     return Session(settings, model, device, size, layer_names, notes, shapes)
+
+
+def check_evidence(
+    settings: Settings, model: LoadedModel, size: int, device: torch.device
+) -> None:
+    """Fail before any photo on an unknown --class, --cam-layer or --dream target."""
+    from .dream import _probe, parse_dream
+    from .gradcam import class_index, split_call
+
+    for name in settings.cam_classes:
+        class_index(name, model.categories)
+    if settings.cam_layer:
+        split_call(model.module, settings.cam_layer)
+    for text in settings.dream:
+        if text != "focus":
+            layer_name, channel = parse_dream(text)
+            _probe(model.module, layer_name, channel, size, device)
 
 
 def settings_line(session: Session) -> str:

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from .gallery import GalleryWriter
 
 OVERLAY_CHANNELS = 4  # tiles per layer in the overlay figure
+SHOW_ALL_UP_TO = 12  # the overview shows every channel when no layer has more
 OVERVIEW_DPI = 200  # 16 × 9 in at 200 dpi: 3200×1800, sharp on any projector
+FOCUS_LISTED = 5  # best channels by IoU listed per layer in summary.json
 
 
 @dataclass
@@ -45,6 +47,10 @@ class PhotoRun:
     activations: dict[str, torch.Tensor]  # layer name -> C×H×W, on the device
     folder: Path | None = None  # the temporary folder, once writing starts
     summary: dict = field(default_factory=dict)
+    # with --focus: each layer's best channels by IoU, and the boxes in input pixels
+    focus: dict[str, list] = field(default_factory=dict)
+    focus_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    dreams: list[dict] = field(default_factory=list)  # layer, channel, uint8 image
 
 
 # a section gets the writer and the run, writes its PNGs into run.folder and returns
@@ -53,10 +59,20 @@ Section = Callable[["GalleryWriter", PhotoRun], tuple[list[FigureEntry], dict]]
 
 
 def default_sections(settings: Settings) -> list[Section]:
-    """Overview, filters, one figure per layer, and the overlay when asked for."""
+    """Overview, filters, one figure per layer, and the overlay when asked for; then
+    the evidence sections: focus (first, as the overview shows its channels),
+    Grad-CAM and feature visualisation."""
+    from . import evidence
+
     sections: list[Section] = [overview_section, filters_section, layers_section]
+    if settings.focus:
+        sections.insert(0, evidence.focus_section)
     if settings.overlay:
         sections.append(overlay_section)
+    if settings.gradcam:
+        sections.append(evidence.gradcam_section)
+    if settings.dream:
+        sections.append(evidence.dream_section)
     return sections
 
 
@@ -85,6 +101,15 @@ def layers_section(writer: "GalleryWriter", run: PhotoRun) -> tuple[list, dict]:
         )
         entries.append(FigureEntry(file, caption, "Layers"))
         layers.append(layer_summary(grid, file))
+        if run.focus:
+            layers[-1]["focus"] = [
+                {
+                    "channel": f.channel,
+                    "iou": round(f.iou, 6),
+                    "inside_share": round(f.inside_share, 6),
+                }
+                for f in run.focus.get(grid.layer_name, [])[:FOCUS_LISTED]
+            ]
     return entries, {"layers": layers}
 
 
@@ -124,15 +149,20 @@ def overview_section(writer: "GalleryWriter", run: PhotoRun) -> tuple[list, dict
     from .figures import overview_figure
 
     settings = writer.settings
-    k = settings.overview_channels
+    # a net as small as Tiny VGG shows every channel, as CNN Explainer does
+    widest = max(a.shape[0] for a in run.activations.values())
+    k = widest if widest <= SHOW_ALL_UP_TO else settings.overview_channels
     rows = [
-        render_grid(a, layer_name, k, settings.scale, cols=k)
+        render_grid(
+            a, layer_name, overview_channels(run, layer_name, k), settings.scale, cols=k
+        )
         for layer_name, a in run.activations.items()
     ]
     predictions = [(p["label"], p["probability"]) for p in run.summary["predictions"]]
+    ranking = "best IoU with the focus box" if run.focus else "mean activation"
     title = (
         f"What {writer.model.name} sees in {run.photo.path.name}: top {k} channels "
-        f"per layer by mean activation"
+        f"per layer by {ranking}"
     )
     photo = run.pixels.permute(1, 2, 0).cpu().numpy()
     overview_figure(
@@ -148,6 +178,14 @@ def overview_section(writer: "GalleryWriter", run: PhotoRun) -> tuple[list, dict
     return [FigureEntry("overview.png", caption, "Overview")], {
         "overview": "overview.png"
     }
+
+
+def overview_channels(run: PhotoRun, layer_name: str, k: int) -> int | tuple[int, ...]:
+    """The top k by mean activation, or with --focus the layer's best by IoU."""
+    scores = run.focus.get(layer_name)
+    if scores:
+        return tuple(s.channel for s in scores[:k])
+    return k
 
 
 def filters_section(writer: "GalleryWriter", run: PhotoRun) -> tuple[list, dict]:

@@ -37,6 +37,16 @@ class Settings:
     overview_channels: int = 8  # tiles per layer row in the overview
     top_classes: int = 5  # predictions printed and drawn
 
+    # evidence (issue 4): boxes "x0,y0,x1,y1" (pixels or 0..1 fractions) to score
+    # channels against; LAYER:CHANNEL pairs (or "focus") to visualise by optimisation;
+    # extra class names for Grad-CAM beside the top class, and the layer it reads
+    focus: list[str] = field(default_factory=list)
+    dream: list[str] = field(default_factory=list)
+    dream_steps: int = 256
+    cam_classes: list[str] = field(default_factory=list)
+    cam_layer: str | None = None  # None: the last recorded layer
+    gradcam: bool = True
+
     size: int | None = None  # short side in pixels; None: the model's default
     device: str = "auto"  # auto, cpu, cuda or cuda:N
     out: Path = DEFAULT_OUT  # each photo's gallery goes to out/<photo stem>/
