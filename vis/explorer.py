@@ -12,9 +12,16 @@ import html
 import io
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+from .settings import Scale
+
+if TYPE_CHECKING:
+    from .sections import PhotoRun
 
 
 @dataclass
@@ -24,6 +31,7 @@ class ExplorerLayer:
     sprite: np.ndarray  # uint8 rows×cols×3: every channel in index order, colour-mapped
     columns: int  # tiles per sprite row
     padding: int  # pixels between tiles in the sprite
+    tile: tuple[int, int]  # tile height and width in the sprite (maps may be enlarged)
     scale: str  # how the sprite was normalised, in words
     channels: list[dict]  # per channel: index, mean, max
     focus: list[dict] = field(default_factory=list)  # channel, iou, inside_share
@@ -32,7 +40,7 @@ class ExplorerLayer:
 def png_data_uri(pixels: np.ndarray) -> str:
     """A uint8 H×W×3 array as a `data:image/png;base64,…` URI."""
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", optimize=False)
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
@@ -42,11 +50,14 @@ def explorer_html(
     layers: list[ExplorerLayer],
     predictions: list[dict],
     dreams: list[dict] | None = None,
+    figures: list[dict] | None = None,
 ) -> str:
-    """The page as a string. `dreams` entries hold layer, channel and a uint8 image."""
+    """The page as a string. `dreams` entries hold layer, channel and a uint8 image;
+    `figures` entries (file, caption, section) are the gallery's PNGs beside it."""
     data = {
         "photo": png_data_uri(photo),
         "predictions": predictions,
+        "figures": figures or [],
         "layers": [
             {
                 "name": layer.name,
@@ -54,6 +65,7 @@ def explorer_html(
                 "sprite": png_data_uri(layer.sprite),
                 "columns": layer.columns,
                 "padding": layer.padding,
+                "tile": list(layer.tile),
                 "scale": layer.scale,
                 "channels": layer.channels,
                 "focus": layer.focus,
@@ -99,10 +111,13 @@ canvas { image-rendering: pixelated; }
 table { border-collapse: collapse; }
 td, th { padding: 2px 8px; text-align: right; }
 .dream img { width: 150px; margin: 4px; }
+figure { margin: 18px 0; }
 </style></head>
 <body>
 <nav><h3>Layers</h3><div id="layers"></div><h3>Top-5</h3><div id="preds"></div></nav>
-<main><h2 id="heading"></h2><p id="scale"></p><img id="sprite" alt="channels"></main>
+<main><p><a href="../index.html">All photos</a></p>
+<h2 id="heading"></h2><p id="scale"></p><img id="sprite" alt="channels">
+<h2>Figures</h2><div id="figures"></div></main>
 <div id="panel">
   <h3 id="chosen">hover a channel</h3>
   <canvas id="zoom" width="320" height="320"></canvas>
@@ -125,7 +140,7 @@ function pick(name) {
     `${layer.name}: ${c} channels of ${h}×${w}`;
   document.getElementById("scale").textContent = layer.scale;
   sprite.src = layer.sprite;
-  sprite.style.width = Math.min(900, sprite.naturalWidth * 4 || 900) + "px";
+  sprite.style.maxWidth = "900px";
   const focus = document.getElementById("focus");
   focus.innerHTML = layer.focus.length ? "<table><tr><th>channel</th><th>IoU</th>" +
     "<th>inside</th></tr>" + layer.focus.map(f => `<tr><td>${f.channel}</td>` +
@@ -138,7 +153,7 @@ function pick(name) {
 }
 
 function show(channel) {
-  const [c, h, w] = layer.shape;
+  const c = layer.shape[0], [h, w] = layer.tile;
   if (channel < 0 || channel >= c) return;
   const p = layer.padding;
   const sx = p + (channel % layer.columns) * (w + p);
@@ -161,7 +176,7 @@ function show(channel) {
 }
 
 sprite.addEventListener("mousemove", e => {
-  const [c, h, w] = layer.shape;
+  const [h, w] = layer.tile;
   const k = sprite.naturalWidth / sprite.clientWidth;
   const col = Math.floor((e.offsetX * k - layer.padding / 2) / (w + layer.padding));
   const row = Math.floor((e.offsetY * k - layer.padding / 2) / (h + layer.padding));
@@ -179,6 +194,11 @@ for (const l of DATA.layers) {
 document.getElementById("preds").innerHTML = DATA.predictions.map(
   p => `<div>${p.label}: ${(100 * p.probability).toFixed(1)}%</div>`).join("");
 document.getElementById("photo").src = DATA.photo;
+const esc = t => String(t).replace(/[&<>"]/g, ch => `&#${ch.charCodeAt(0)};`);
+document.getElementById("figures").innerHTML = DATA.figures.map(f =>
+  `<figure><h3>${esc(f.section)}</h3><a href="${encodeURI(f.file)}"><img ` +
+  `src="${encodeURI(f.file)}" style="max-width:100%" alt="${esc(f.section)}"></a>` +
+  `<figcaption>${esc(f.caption)}</figcaption></figure>`).join("");
 
 // the address can choose the view: index.html#layer=stages.5&channel=12
 const params = new URLSearchParams(location.hash.slice(1));
@@ -187,3 +207,56 @@ show(Number(params.get("channel") || 0));
 </script>
 </body></html>
 """
+
+
+def write_explorer(path: Path, run: "PhotoRun", figures: list, scale: Scale) -> None:
+    """The photo's index.html: every recorded layer with all its channels."""
+    from .grid import PADDING, render_grid
+    from .html import write_text
+
+    focus = {
+        name: [
+            {"channel": f.channel, "iou": f.iou, "inside_share": f.inside_share}
+            for f in scores[:5]
+        ]
+        for name, scores in run.focus.items()
+    }
+    layers = []
+    for layer_name, activation in run.activations.items():
+        grid = render_grid(
+            activation, layer_name, tuple(range(activation.shape[0])), scale
+        )
+        layers.append(
+            ExplorerLayer(
+                name=layer_name,
+                shape=grid.shape,
+                sprite=grid.image,
+                columns=grid.cols,
+                padding=PADDING,
+                tile=grid.tile,
+                scale=f"all {grid.shape[0]} channels in index order; "
+                f"{scale_words(grid)}",
+                channels=[
+                    {"index": c, "mean": m, "max": x}
+                    for c, m, x in zip(
+                        grid.channels, grid.means, grid.maxima, strict=True
+                    )
+                ],
+                focus=focus.get(layer_name, []),
+            )
+        )
+    page = explorer_html(
+        f"{run.photo.path.name}: activation explorer",
+        run.pixels.permute(1, 2, 0).cpu().numpy(),
+        layers,
+        run.summary["predictions"],
+        run.dreams,
+        [vars(f) for f in figures],
+    )
+    write_text(path, page)
+
+
+def scale_words(grid) -> str:
+    if grid.scale == "layer":
+        return f"one colour range for the layer, {grid.vmin:.3g} to {grid.vmax:.3g}"
+    return "one colour range per channel"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import html
+from .explorer import write_explorer
 from .hooks import record
 from .images import load_photo
 from .models import LoadedModel
@@ -106,7 +106,7 @@ class GalleryWriter:
                 save_activations(run.folder / "activations.npz", run)
                 run.summary["activations"] = "activations.npz"
             run.summary["figures"] = [vars(f) for f in figures]
-            html.write_photo_index(run.folder / "index.html", run.summary, figures)
+            write_explorer(run.folder / "index.html", run, figures, self.settings.scale)
             seconds["write"] = time.perf_counter() - start
             run.summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
             text = json.dumps(run.summary, indent=2, ensure_ascii=False)

@@ -44,37 +44,6 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
-def write_photo_index(path: Path, summary: dict, figures: list) -> None:
-    """A photo's page: predictions, then every figure with its caption, by section."""
-    source = summary["input"]["path"]
-    body = [
-        f"<h1>{escape(Path(source).name)}</h1>",
-        f"<p>Model {escape(summary['model'])} on {escape(summary['device'])}, input "
-        f"{summary['input']['size'][0]}×{summary['input']['size'][1]} pixels, "
-        f"{escape(summary['scale'])} scale. "
-        '<a href="../index.html">All photos</a></p>',
-        "<ol>",
-        *(
-            f"<li>{escape(p['label'])}: {p['probability']:.1%}</li>"
-            for p in summary["predictions"]
-        ),
-        "</ol>",
-    ]
-    if summary["input"]["notes"]:
-        body.append(f"<p>{escape('; '.join(summary['input']['notes']))}</p>")
-
-    section = None
-    for figure in figures:
-        if figure.section != section:
-            section = figure.section
-            body.append(f"<h2>{escape(section)}</h2>")
-        body.append(
-            f'<figure><img src="{quote(figure.file)}" alt="{escape(figure.caption)}">'
-            f"<figcaption>{escape(figure.caption)}</figcaption></figure>"
-        )
-    write_text(path, page(f"{Path(source).name}: activation gallery", body))
-
-
 def write_root_index(out: Path) -> Path:
     """`out/index.html` linking every gallery found in `out`, sorted by folder name."""
     items = []

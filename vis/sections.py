@@ -160,8 +160,9 @@ def overview_section(writer: "GalleryWriter", run: PhotoRun) -> tuple[list, dict
     ]
     predictions = [(p["label"], p["probability"]) for p in run.summary["predictions"]]
     ranking = "best IoU with the focus box" if run.focus else "mean activation"
+    which = f"all {k} channels" if k == widest else f"top {k} channels"
     title = (
-        f"What {writer.model.name} sees in {run.photo.path.name}: top {k} channels "
+        f"What {writer.model.name} sees in {run.photo.path.name}: {which} "
         f"per layer by {ranking}"
     )
     photo = run.pixels.permute(1, 2, 0).cpu().numpy()
