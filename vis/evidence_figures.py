@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
-from .figures import save
+from . import figures
 from .grid import Grid
 
 # Network Dissection's bars for a unit's IoU over a whole data set (Bau et al. 2017)
@@ -64,7 +64,7 @@ def focus_figure(
         )
     fig.suptitle(title, fontsize=18)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    save(fig, path, dpi)
+    figures.save(fig, path, dpi)
 
 
 def iou_curve_figure(
@@ -113,7 +113,7 @@ def iou_curve_figure(
         fontsize=12,
         color="#555",
     )
-    save(fig, path, dpi)
+    figures.save(fig, path, dpi)
 
 
 def gradcam_figure(
@@ -138,7 +138,7 @@ def gradcam_figure(
         ax.set_axis_off()
     fig.suptitle(title, fontsize=20)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
-    save(fig, path, dpi)
+    figures.save(fig, path, dpi)
 
 
 def dream_figure(panels: list[tuple], path: Path, dpi: int) -> None:
@@ -168,4 +168,4 @@ def dream_figure(panels: list[tuple], path: Path, dpi: int) -> None:
         fontsize=18,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    save(fig, path, dpi)
+    figures.save(fig, path, dpi)

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import numpy as np
 from PIL import Image
@@ -57,7 +58,6 @@ def explorer_html(
     data = {
         "photo": png_data_uri(photo),
         "predictions": predictions,
-        "figures": figures or [],
         "layers": [
             {
                 "name": layer.name,
@@ -83,9 +83,14 @@ def explorer_html(
     }
     # `</` inside a <script> block would end it early
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-    return _TEMPLATE.replace("{{title}}", html.escape(title)).replace(
-        "{{data}}", payload
+    static = "\n".join(
+        f'<figure><h3>{html.escape(f["section"])}</h3><a href="{quote(f["file"])}">'
+        f'<img src="{quote(f["file"])}" alt="{html.escape(f["caption"])}"></a>'
+        f"<figcaption>{html.escape(f['caption'])}</figcaption></figure>"
+        for f in figures or []
     )
+    page = _TEMPLATE.replace("{{title}}", html.escape(title))
+    return page.replace("{{figures}}", static).replace("{{data}}", payload)
 
 
 _TEMPLATE = """<!doctype html>
@@ -112,12 +117,13 @@ table { border-collapse: collapse; }
 td, th { padding: 2px 8px; text-align: right; }
 .dream img { width: 150px; margin: 4px; }
 figure { margin: 18px 0; }
+figure img { max-width: 100%; }
 </style></head>
 <body>
 <nav><h3>Layers</h3><div id="layers"></div><h3>Top-5</h3><div id="preds"></div></nav>
 <main><p><a href="../index.html">All photos</a></p>
 <h2 id="heading"></h2><p id="scale"></p><img id="sprite" alt="channels">
-<h2>Figures</h2><div id="figures"></div></main>
+<h2>Figures</h2>{{figures}}</main>
 <div id="panel">
   <h3 id="chosen">hover a channel</h3>
   <canvas id="zoom" width="320" height="320"></canvas>
@@ -194,11 +200,6 @@ for (const l of DATA.layers) {
 document.getElementById("preds").innerHTML = DATA.predictions.map(
   p => `<div>${p.label}: ${(100 * p.probability).toFixed(1)}%</div>`).join("");
 document.getElementById("photo").src = DATA.photo;
-const esc = t => String(t).replace(/[&<>"]/g, ch => `&#${ch.charCodeAt(0)};`);
-document.getElementById("figures").innerHTML = DATA.figures.map(f =>
-  `<figure><h3>${esc(f.section)}</h3><a href="${encodeURI(f.file)}"><img ` +
-  `src="${encodeURI(f.file)}" style="max-width:100%" alt="${esc(f.section)}"></a>` +
-  `<figcaption>${esc(f.caption)}</figcaption></figure>`).join("");
 
 // the address can choose the view: index.html#layer=stages.5&channel=12
 const params = new URLSearchParams(location.hash.slice(1));
