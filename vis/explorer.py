@@ -177,6 +177,7 @@ function show(channel) {
       ctx.imageSmoothingEnabled = id === "overlay";
       ctx.drawImage(img, sx, sy, w, h, 0, 0, canvas.width, canvas.height);
     }
+    document.getElementById("zoom").dataset.drawn = `${layer.name}:${channel}`;
   };
   img.src = layer.sprite;
 }
