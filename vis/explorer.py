@@ -36,6 +36,7 @@ class ExplorerLayer:
     scale: str  # how the sprite was normalised, in words
     channels: list[dict]  # per channel: index, mean, max
     focus: list[dict] = field(default_factory=list)  # channel, iou, inside_share
+    signed: bool = False  # blue-white-red (white = 0) rather than viridis (dark = 0)
 
 
 def png_data_uri(pixels: np.ndarray) -> str:
@@ -69,6 +70,8 @@ def explorer_html(
                 "scale": layer.scale,
                 "channels": layer.channels,
                 "focus": layer.focus,
+                # blend so that zero leaves the photo: white multiplies, dark screens
+                "blend": "multiply" if layer.signed else "screen",
             }
             for layer in layers
         ],
@@ -112,7 +115,7 @@ main { flex: 1; padding: 12px 18px; overflow: auto; height: 100vh;
 canvas { image-rendering: pixelated; }
 #over { position: relative; }
 #over img, #over canvas { width: 100%; display: block; }
-#over canvas { position: absolute; left: 0; top: 0; height: 100%; opacity: 0.65; }
+#over canvas { position: absolute; left: 0; top: 0; height: 100%; opacity: 0.9; }
 table { border-collapse: collapse; }
 td, th { padding: 2px 8px; text-align: right; }
 .dream img { width: 150px; margin: 4px; }
@@ -146,7 +149,10 @@ function pick(name) {
     `${layer.name}: ${c} channels of ${h}×${w}`;
   document.getElementById("scale").textContent = layer.scale;
   sprite.src = layer.sprite;
-  sprite.style.maxWidth = "900px";
+  document.getElementById("overlay").style.mixBlendMode = layer.blend;
+  sprite.onload = () => {  // small maps drawn large, big ones within the page
+    sprite.style.width = Math.min(900, Math.max(600, sprite.naturalWidth)) + "px";
+  };
   const focus = document.getElementById("focus");
   focus.innerHTML = layer.focus.length ? "<table><tr><th>channel</th><th>IoU</th>" +
     "<th>inside</th></tr>" + layer.focus.map(f => `<tr><td>${f.channel}</td>` +
@@ -225,9 +231,9 @@ def write_explorer(path: Path, run: "PhotoRun", figures: list, scale: Scale) -> 
     }
     layers = []
     for layer_name, activation in run.activations.items():
-        grid = render_grid(
-            activation, layer_name, tuple(range(activation.shape[0])), scale
-        )
+        # tiles at the map's own size: the page enlarges them, pixelated
+        channels = tuple(range(activation.shape[0]))
+        grid = render_grid(activation, layer_name, channels, scale, min_tile=1)
         layers.append(
             ExplorerLayer(
                 name=layer_name,
@@ -245,6 +251,7 @@ def write_explorer(path: Path, run: "PhotoRun", figures: list, scale: Scale) -> 
                     )
                 ],
                 focus=focus.get(layer_name, []),
+                signed=grid.signed,
             )
         )
     page = explorer_html(

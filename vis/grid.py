@@ -219,17 +219,19 @@ def render_grid(
     scale: Scale = "layer",
     cols: int | None = None,
     aspect: float = 1.0,
+    min_tile: int = MIN_TILE,
 ) -> Grid:
     """Rank, choose, scale, colour and tile the feature maps of one C×H×W activation.
 
     Args:
         cols: tiles per row; None picks a layout about `aspect` times wider than tall.
+        min_tile: maps smaller than this many pixels are enlarged (nearest) to it.
     """
     scaled = scale_channels(activation, layer_name, channels, scale)
 
     # enlarge small maps so that every layer's tiles are drawn at a similar size
     height, width = scaled.maps.shape[1:]
-    factor = max(1, math.ceil(MIN_TILE / max(height, width)))
+    factor = max(1, math.ceil(min_tile / max(height, width)))
     lut = colormap_lut(scaled.cmap, activation.device)
     tiles = apply_colormap(scaled.maps, lut)  # K×3×H×W
     tiles = tiles.repeat_interleave(factor, 2).repeat_interleave(factor, 3)
