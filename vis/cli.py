@@ -196,7 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LAYER",
         help="layer Grad-CAM reads (default: the last recorded layer)",
     )
-    add("--no-gradcam", action="store_true", help="skip the Grad-CAM figure")
+    add(
+        "--gradcam",
+        action="store_true",
+        help="add Grad-CAM for the top class; implied by --class, --cam-layer, "
+        "--focus and --dream",
+    )
     return parser
 
 
@@ -228,7 +233,9 @@ def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
         dream_steps=args.dream_steps,
         cam_classes=args.cam_classes,
         cam_layer=args.cam_layer,
-        gradcam=not args.no_gradcam,
+        gradcam=any(
+            [args.gradcam, args.cam_classes, args.cam_layer, args.focus, args.dream]
+        ),
         given=given,
     )
 
@@ -242,8 +249,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least one photo or folder, or --list-layers")
     if "focus" in args.dream and not args.focus:
         parser.error("--dream focus picks channels by --focus; add --focus X0,Y0,X1,Y1")
-    if args.no_gradcam and (args.cam_classes or args.cam_layer):
-        parser.error("--class and --cam-layer need Grad-CAM; drop --no-gradcam")
 
     from .run import list_layers, prepare, write_galleries
 

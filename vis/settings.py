@@ -45,7 +45,7 @@ class Settings:
     dream_steps: int = 256
     cam_classes: list[str] = field(default_factory=list)
     cam_layer: str | None = None  # None: the last recorded layer
-    gradcam: bool = True
+    gradcam: bool = False  # the CLI turns it on with any evidence option
 
     size: int | None = None  # short side in pixels; None: the model's default
     device: str = "auto"  # auto, cpu, cuda or cuda:N

@@ -45,7 +45,7 @@ def one_error_line(capsys, *fragments: str) -> None:
 
 
 def test_focus_scores_every_layer_and_rises_with_depth(tmp_path) -> None:
-    options = ["--focus", REAR_WHEEL, "--save-activations", "--no-gradcam", "--quiet"]
+    options = ["--focus", REAR_WHEEL, "--save-activations", "--quiet"]
     assert run(DOG, "--out", tmp_path, *options) == 0
     gallery = tmp_path / "dog"
     summary = summary_of(gallery)
@@ -85,7 +85,7 @@ def test_overview_shows_the_focus_channels(tmp_path, monkeypatch) -> None:
         return render(activation, layer_name, channels, scale, cols=cols)
 
     monkeypatch.setattr(vis.sections, "render_grid", spy)
-    options = ["--focus", REAR_WHEEL, "--no-gradcam", "--layers", "stem,head"]
+    options = ["--focus", REAR_WHEEL, "--layers", "stem,head"]
     assert run(DOG, "--out", tmp_path, *options, "--quiet") == 0
     layers = summary_of(tmp_path / "dog")["layers"]
     for layer in layers:
@@ -112,7 +112,7 @@ def test_gradcam_for_the_top_class_and_a_named_one(tmp_path) -> None:
 
 
 def test_dream_excites_the_channel_it_visualises(tmp_path) -> None:
-    options = ["--dream", "stages.6:144", "--dream-steps", "6", "--no-gradcam"]
+    options = ["--dream", "stages.6:144", "--dream-steps", "6"]
     assert run(DOG, "--out", tmp_path, *options, "--size", "64", "--quiet") == 0
     gallery = tmp_path / "dog"
     (dream,) = summary_of(gallery)["dreams"]
@@ -179,3 +179,14 @@ def test_tinyvgg_reproduces_cnn_explainers_car(tmp_path) -> None:
     means = {c["index"]: c["mean"] for c in relu_1_1["channels"]}
     assert means[4] == pytest.approx(0.613617, abs=1e-4)
     assert means[8] == pytest.approx(0.300538, abs=1e-4)
+
+
+def test_gradcam_only_when_asked_for(tmp_path) -> None:
+    small = ["--size", "48", "--layers", "stem,head", "--quiet"]
+    assert run(DOG, "--out", tmp_path / "plain", *small) == 0
+    assert run(DOG, "--out", tmp_path / "asked", *small, "--gradcam") == 0
+    assert "gradcam" not in summary_of(tmp_path / "plain" / "dog")
+    summary = summary_of(tmp_path / "asked" / "dog")
+    (cam,) = summary["gradcam"]
+    assert cam["layer"] == "head"
+    assert cam["index"] == summary["predictions"][0]["index"]

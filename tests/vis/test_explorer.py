@@ -59,7 +59,7 @@ def test_page_embeds_data_and_lists_figures_statically() -> None:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run adds it)")
 def test_explorer_in_headless_chromium(cached_model, quick_figures, tmp_path) -> None:
-    options = ["--focus", "380,240,567,420", "--no-gradcam", "--quiet"]
+    options = ["--focus", "380,240,567,420", "--quiet"]
     assert main([str(DOG), "--out", str(tmp_path), *options]) == 0
     page = (tmp_path / "dog" / "index.html").as_uri() + "#layer=stages.6&channel=144"
     profile = ["--user-data-dir=" + str(tmp_path / "profile")]
