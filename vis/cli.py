@@ -6,6 +6,7 @@ arguments are parsed, so `--help` and option errors are instant.
 """
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -257,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.list_layers:
             return list_layers(session)
         return write_galleries(session, args.photos)
+    except BrokenPipeError:
+        # stdout closed early (`--list-layers | head`): no error, no flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError) as err:
         print(f"vis: error: {err}", file=sys.stderr)
         return 2

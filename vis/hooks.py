@@ -7,7 +7,7 @@ torchlens do and pytorch-grad-cam and Lucent do not.
 """
 
 import difflib
-import fnmatch
+import re
 from collections import defaultdict
 
 import torch
@@ -74,7 +74,10 @@ def hookable_layers(model: nn.Module) -> list[str]:
 
 
 def select_layers(model: nn.Module, patterns: list[str]) -> list[str]:
-    """Layer names matching exact names or globs (`stages.*`), or `all`.
+    """Layer names matching exact names or globs, or `all`.
+
+    In a glob `*` and `?` stay within one dotted part: `stages.*` is the seven
+    stages, not every module inside them; `stages.*.*` is their blocks.
 
     Raises ValueError naming the closest layer names for a pattern that matches none.
     """
@@ -84,11 +87,18 @@ def select_layers(model: nn.Module, patterns: list[str]) -> list[str]:
     chosen: list[str] = []
     for pattern in patterns:
         base = pattern.split("#")[0]  # `relu#2` selects the module `relu`
-        matches = [n for n in names if n == base or fnmatch.fnmatchcase(n, base)]
+        matches = [n for n in names if n == base or _glob(base).fullmatch(n)]
         if not matches:
             raise ValueError(_unknown_layer_message(pattern, names))
         chosen += [n for n in matches if n not in chosen]
     return chosen
+
+
+def _glob(pattern: str) -> re.Pattern:
+    """A layer-name glob as a regex whose wildcards do not cross dots."""
+    parts = [re.escape(c) if c not in "*?" else c for c in pattern]
+    text = "".join(parts).replace("*", "[^.]*").replace("?", "[^.]")
+    return re.compile(text)
 
 
 def _unknown_layer_message(name: str, names: list[str]) -> str:

@@ -194,3 +194,16 @@ def test_odd_photo_kinds_end_to_end(cached_model, tmp_path, capsys) -> None:
     assert "note: 16-bit PNG scaled by 65535 to 8-bit" in stdout
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="Hund%20im%20Garten%20%E2%80%93%20Stra%C3%9Fe/index.html"' in index
+
+
+def test_list_layers_into_a_closed_pipe_is_quiet() -> None:
+    shell = f"{sys.executable} -m vis --list-layers --device cpu | head -n 2"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.startswith("model: efficientnet_lite0")
+    assert len(result.stdout.splitlines()) == 2
+    assert result.stderr == "" and result.returncode == 0

@@ -96,3 +96,12 @@ def test_unknown_layer_lists_close_names(lite0) -> None:
     assert select_layers(lite0.module, ["stages.?"]) == [
         f"stages.{i}" for i in range(7)
     ]
+
+
+def test_globs_stay_within_one_dotted_part(lite0) -> None:
+    module = lite0.module
+    assert select_layers(module, ["stages.*"]) == [f"stages.{i}" for i in range(7)]
+    blocks = select_layers(module, ["stages.*.*"])
+    assert len(blocks) == 16  # EfficientNet-Lite0's 1+2+2+3+3+4+1 blocks
+    assert select_layers(module, ["stages.?.0.project"])[0] == "stages.0.0.project"
+    assert select_layers(module, ["all"])[:3] == ["stem", "stem.conv", "stem.bn"]
