@@ -17,6 +17,10 @@ from .grid import Grid
 # Network Dissection's bars for a unit's IoU over a whole data set (Bau et al. 2017)
 DETECTOR_IOU = 0.04
 CLEAR_DETECTOR_IOU = (0.1, 0.2)
+BOX_STYLES = [
+    {"edgecolor": "white", "linewidth": 2.5},
+    {"edgecolor": "black", "linewidth": 1, "linestyle": "--"},
+]
 
 
 def _panel_grid(count: int, aspect: float = 4 / 3) -> tuple[int, int]:
@@ -43,28 +47,11 @@ def focus_figure(
     for ax, grid, score in zip(axes.flat, panels, scores, strict=False):
         ax.imshow(grid.image, interpolation="nearest")
         offset = 2  # the grid's white border
+        # a white outline with a dashed black one on top: visible on any photo
         for x0, y0, x1, y1 in boxes:
-            ax.add_patch(
-                Rectangle(
-                    (x0 + offset, y0 + offset),
-                    x1 - x0,
-                    y1 - y0,
-                    fill=False,
-                    edgecolor="white",
-                    linewidth=2.5,
-                )
-            )
-            ax.add_patch(
-                Rectangle(
-                    (x0 + offset, y0 + offset),
-                    x1 - x0,
-                    y1 - y0,
-                    fill=False,
-                    edgecolor="black",
-                    linewidth=1,
-                    linestyle="--",
-                )
-            )
+            for style in BOX_STYLES:
+                corner = (x0 + offset, y0 + offset)
+                ax.add_patch(Rectangle(corner, x1 - x0, y1 - y0, fill=False, **style))
         ax.set_title(
             f"{grid.layer_name} ch {score.channel}\nIoU {score.iou:.2f}, "
             f"inside {score.inside_share:.0%}",
