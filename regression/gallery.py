@@ -51,6 +51,34 @@ def check_folder(path: Path, flag: str) -> None:
             break
 
 
+GALLERY_SUFFIXES = {".png", ".html", ".csv", ".json"}
+
+
+def check_replaceable(out: Path) -> None:
+    """Raise ValueError unless `out` is new, empty or an earlier gallery.
+
+    A gallery replaces `out` whole, so a folder of the user's own files (or the
+    current folder) must never be taken for one.
+    """
+    resolved = out.resolve()
+    if resolved == Path.cwd() or resolved in Path.cwd().parents:
+        raise ValueError(
+            f"--out {str(out) or '(empty)'} is the current folder or one above it, "
+            "which the gallery would replace; pass a subfolder such as "
+            "gallery/regression"
+        )
+    if not out.is_dir():
+        return
+    entries = list(out.iterdir())
+    foreign = [p.name for p in entries if p.suffix not in GALLERY_SUFFIXES]
+    if entries and (foreign or not (out / "summary.json").is_file()):
+        example = (foreign or [p.name for p in entries])[0]
+        raise ValueError(
+            f"--out {out} holds files that are not an earlier regression gallery "
+            f"(such as {example}) and would be deleted; pass a new or empty folder"
+        )
+
+
 @contextlib.contextmanager
 def staging(out: Path) -> Iterator[Path]:
     """A fresh temporary folder beside `out` that replaces `out` on success.
@@ -58,6 +86,7 @@ def staging(out: Path) -> Iterator[Path]:
     On an exception the temporary folder is removed and `out` stays as it was.
     """
     check_folder(out, "--out")
+    check_replaceable(out)
     parent = out.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

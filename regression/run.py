@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
 import torch
 
 from .data import Split, bundled_csv, load_split
@@ -76,6 +77,13 @@ def _train(settings: Settings, split: Split) -> dict[str, TrainResult]:
         )  # fmt: skip
         seconds = time.perf_counter() - start
         print(f"{name} training time: {seconds:.1f} s, {settings.seeds} seeds at once")
+        diverged = int((~np.isfinite(results[name].test_mse)).sum())
+        if diverged:
+            raise ValueError(
+                f"{name} training diverged: the loss became inf or NaN for {diverged} "
+                f"of {settings.seeds} seeds at --lr {settings.lr:g}; lower --lr "
+                "(the tutorial uses 0.001)"
+            )
     return results
 
 

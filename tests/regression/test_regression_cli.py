@@ -44,7 +44,7 @@ def compare_run(tmp_path_factory):
     assert _run(tmp_path, "compare", *FAST) == 0
     first = _hashes(tmp_path / "gallery")
     weights = _hashes(tmp_path / "w")
-    (tmp_path / "gallery" / "stale.txt").write_text("from an earlier run")
+    (tmp_path / "gallery" / "stale.png").write_bytes(b"a figure an earlier run drew")
     assert _run(tmp_path, "compare", *FAST) == 0
     return tmp_path, first, weights
 
@@ -83,7 +83,7 @@ def test_summary_json_has_the_issues_fields(compare_run):
 
 def test_rerun_is_byte_identical_and_replaces_the_old_gallery(compare_run):
     tmp_path, first, weights = compare_run
-    assert _hashes(tmp_path / "gallery") == first  # stale.txt is gone too
+    assert _hashes(tmp_path / "gallery") == first  # stale.png is gone too
     assert _hashes(tmp_path / "w") == weights
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
@@ -242,7 +242,7 @@ def test_failure_while_writing_keeps_the_previous_gallery(
     tmp_path, capsys, monkeypatch
 ):
     (tmp_path / "gallery").mkdir()
-    (tmp_path / "gallery" / "old.txt").write_text("previous run")
+    (tmp_path / "gallery" / "summary.json").write_text('{"previous": "run"}')
 
     def fail(folder, *args):
         (folder / "half.png").write_bytes(b"half")
@@ -251,7 +251,7 @@ def test_failure_while_writing_keeps_the_previous_gallery(
     monkeypatch.setattr(pipeline, "write_gallery", fail)
     assert _run(tmp_path, "linear", "--epochs", "1", "--seeds", "1", "--quiet") == 2
     assert "disk full" in capsys.readouterr().err
-    assert [p.name for p in (tmp_path / "gallery").iterdir()] == ["old.txt"]
+    assert [p.name for p in (tmp_path / "gallery").iterdir()] == ["summary.json"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -286,3 +286,29 @@ def test_chinese_gallery_has_chinese_captions(tmp_path):
     assert "线性网络" in html and "每套住宅的平均房间数" in html
     weights_csv = (tmp_path / "w" / "boston_linear.csv").read_text()
     assert "每套住宅的平均房间数" in weights_csv
+
+
+def test_out_holding_other_files_is_left_alone(tmp_path, capsys):
+    mine = tmp_path / "gallery" / "thesis.txt"
+    mine.parent.mkdir()
+    mine.write_text("the user's own work")
+    assert _run(tmp_path, "compare", *FAST) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an earlier regression gallery" in err
+    assert "thesis.txt" in err
+    assert mine.read_text() == "the user's own work"
+
+
+def test_out_must_not_be_the_current_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["compare", *FAST, "--out", "", "--weights-dir", str(tmp_path / "w")]
+    assert cli.main(argv) == 2
+    assert "is the current folder or one above it" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_diverging_training_is_an_error_not_a_figure(tmp_path, capsys):
+    assert _run(tmp_path, "linear", *FAST, "--lr", "1e30") == 2
+    err = capsys.readouterr().err
+    assert "linear training diverged" in err and "lower --lr" in err
+    assert not (tmp_path / "gallery").exists()
