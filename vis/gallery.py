@@ -176,7 +176,17 @@ def make_readable(folder: Path) -> None:
 
 
 def replace_folder(source: Path, destination: Path) -> None:
-    """Move `source` to `destination`, replacing an older folder there."""
+    """Move `source` to `destination`, replacing an older gallery there.
+
+    Anything else at `destination` (a file, a folder of the user's) is left alone.
+    """
+    if (destination.exists() or destination.is_symlink()) and not (
+        destination.is_dir() and (destination / "summary.json").is_file()
+    ):
+        raise ValueError(
+            f"{destination} exists and is not an earlier gallery; move it away or "
+            "pass another --out"
+        )
     if destination.exists() or destination.is_symlink():
         old = Path(
             tempfile.mkdtemp(prefix=f".{destination.name}.old.", dir=source.parent)

@@ -207,3 +207,38 @@ def test_list_layers_into_a_closed_pipe_is_quiet() -> None:
     assert result.stdout.startswith("model: efficientnet_lite0")
     assert len(result.stdout.splitlines()) == 2
     assert result.stderr == "" and result.returncode == 0
+
+
+def test_bad_weights_files_for_a_torchvision_model(tmp_path, capsys) -> None:
+    text, wrong, listed = tmp_path / "t.pt", tmp_path / "k.pt", tmp_path / "l.pt"
+    text.write_text("not weights")
+    torch.save({"fc.weight": torch.zeros(1)}, wrong)
+    torch.save([1, 2], listed)
+    cases = [
+        (text, "is not a PyTorch weights file (UnpicklingError)"),
+        (wrong, "121 of its tensors missing"),
+        (listed, "holds a list, not a state dict"),
+    ]
+    for path, fragment in cases:
+        code = run(DOG, "--model", "resnet18", "--weights", path, "--out", tmp_path)
+        assert code == 2
+        one_error_line(capsys, str(path), fragment)
+
+
+def test_out_keeps_what_is_not_a_gallery(cached_model, tmp_path, capsys) -> None:
+    mine = tmp_path / "dog"
+    mine.write_text("the user's own file, named like the photo")
+    assert run(DOG, "--out", tmp_path, *SMALL) == 2
+    one_error_line(capsys, "exists and is not an earlier gallery")
+    assert mine.read_text() == "the user's own file, named like the photo"
+
+
+@pytest.mark.parametrize(
+    "option, fragment",
+    [(["--out", ""], "empty folder name"), (["--size", "5000"], "from 8 to 2048")],
+)
+def test_out_and_size_limits(tmp_path, capsys, option, fragment) -> None:
+    with pytest.raises(SystemExit) as exit:
+        run(DOG, *option)
+    assert exit.value.code == 2
+    one_error_line(capsys, fragment)

