@@ -242,3 +242,10 @@ def test_out_and_size_limits(tmp_path, capsys, option, fragment) -> None:
         run(DOG, *option)
     assert exit.value.code == 2
     one_error_line(capsys, fragment)
+
+
+def test_classes_only_for_tinyvgg(tmp_path, capsys) -> None:
+    names = tmp_path / "names.txt"
+    names.write_text("a\nb\n")
+    assert run(DOG, "--classes", names, "--out", tmp_path) == 2
+    one_error_line(capsys, "--classes is for tinyvgg")

@@ -216,6 +216,11 @@ def load_model(
     """Load `name` (efficientnet_lite0, tinyvgg or a torchvision model) in eval mode."""
     if weights is not None and not Path(weights).is_file():
         raise FileNotFoundError(f"weights file {weights} not found; check the path")
+    if classes is not None and name != "tinyvgg":
+        raise ValueError(
+            f"--classes is for tinyvgg; {name} names its ImageNet classes itself, "
+            "so leave out --classes"
+        )
     if name == DEFAULT_MODEL:
         return _efficientnet_lite0(weights)
     if name == "tinyvgg":
