@@ -56,7 +56,7 @@ def write_root_index(out: Path) -> Path:
             top = summary["predictions"][0]
             label = f"{top['label']}: {top['probability']:.1%}"
         except (ValueError, KeyError, IndexError, TypeError):
-            label = "summary.json unreadable"
+            continue  # not a photo's gallery (gallery/regression shares the folder)
         link = quote(folder.name)
         thumbnail = (
             f'<img src="{link}/overview.png" alt="overview">'

@@ -161,3 +161,14 @@ def test_failure_leaves_nothing_behind(
         f"vis: error: {DOG}: --channels 40 is beyond layer stem's 32 channels (0-31); "
         "pick indices below 32, or use --channels K for the top K of every layer\n"
     )
+
+
+def test_root_index_links_photo_galleries_only(
+    cached_model, quick_figures, tmp_path
+) -> None:
+    other = tmp_path / "regression"  # regression's gallery shares the default folder
+    other.mkdir()
+    (other / "summary.json").write_text('{"split": {"train": 404, "test": 102}}')
+    assert run(DOG, "--out", tmp_path, "--size", "48", "--layers", "stem") == 0
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'href="([^"]+/index.html)"', index) == ["dog/index.html"]
